@@ -1,0 +1,88 @@
+package app
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ConditionType names a condition. A condition is present while it holds
+// and removed when it no longer does; there is no True/False.
+type ConditionType string
+
+// The condition types gyre sets. Types ending in "Error" are errors, the
+// rest are notices (see ConditionType.IsError).
+const (
+	// ConditionComparisonError: git could not be compared with the cluster
+	// (unreachable repository, unknown revision, failed render).
+	ConditionComparisonError ConditionType = "ComparisonError"
+	// ConditionSyncError: the last sync could not be carried out.
+	ConditionSyncError ConditionType = "SyncError"
+	// ConditionInvalidSpecError: the spec or the operation request is
+	// invalid in a way the CRD schema cannot catch.
+	ConditionInvalidSpecError ConditionType = "InvalidSpecError"
+	// ConditionSharedResourceWarning: an object git declares is tracked by
+	// another Application; gyre leaves it alone.
+	ConditionSharedResourceWarning ConditionType = "SharedResourceWarning"
+	// ConditionAutomationSuspended: automated sync is suspended after a
+	// rollback; see Status.AutomationSuspended.
+	ConditionAutomationSuspended ConditionType = "AutomationSuspended"
+)
+
+// IsError reports whether the condition type is an error rather than a
+// notice.
+func (t ConditionType) IsError() bool {
+	return strings.HasSuffix(string(t), "Error")
+}
+
+// Condition is a problem or notice on an Application.
+type Condition struct {
+	Type    ConditionType `json:"type"`
+	Message string        `json:"message"`
+	// LastTransitionTime is when the condition appeared or its message last
+	// changed.
+	LastTransitionTime *metav1.Time `json:"lastTransitionTime,omitempty"`
+}
+
+// SetCondition adds the condition t with message msg, or updates its
+// message. now is the caller's clock; it becomes LastTransitionTime (to the
+// second, as the API stores it) when the condition is new or its message
+// changed. It reports whether the status changed.
+func (s *Status) SetCondition(t ConditionType, msg string, now time.Time) bool {
+	ts := metav1.NewTime(now).Rfc3339Copy()
+	for i := range s.Conditions {
+		c := &s.Conditions[i]
+		if c.Type != t {
+			continue
+		}
+		if c.Message == msg {
+			return false
+		}
+		c.Message, c.LastTransitionTime = msg, &ts
+		return true
+	}
+	s.Conditions = append(s.Conditions, Condition{Type: t, Message: msg, LastTransitionTime: &ts})
+	return true
+}
+
+// RemoveCondition removes the condition t and reports whether it was there.
+func (s *Status) RemoveCondition(t ConditionType) bool {
+	n := len(s.Conditions)
+	s.Conditions = slices.DeleteFunc(s.Conditions, func(c Condition) bool { return c.Type == t })
+	if len(s.Conditions) == 0 {
+		s.Conditions = nil
+	}
+	return len(s.Conditions) != n
+}
+
+// FindCondition returns the condition t, or nil when it is not present.
+func (s *Status) FindCondition(t ConditionType) *Condition {
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == t {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
+}

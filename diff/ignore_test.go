@@ -1,0 +1,128 @@
+package diff
+
+import (
+	"context"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gyre-cd/gyre/app"
+)
+
+func TestParsePointer(t *testing.T) {
+	tests := []struct {
+		pointer string
+		want    []string
+		wantErr bool
+	}{
+		{"/spec/replicas", []string{"spec", "replicas"}, false},
+		{"/metadata/annotations/gyre.dev~1tracking-id", []string{"metadata", "annotations", "gyre.dev/tracking-id"}, false},
+		{"/a~0b/~01", []string{"a~b", "~1"}, false},
+		{"/spec/containers/0/image", []string{"spec", "containers", "0", "image"}, false},
+		{"", nil, true},
+		{"/", nil, true},
+		{"spec", nil, true},
+		{"/a~2", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pointer, func(t *testing.T) {
+			got, err := parsePointer(tt.pointer)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && !equal(toAny(got), toAny(tt.want)) {
+				t.Errorf("tokens = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+func TestApplyIgnores(t *testing.T) {
+	obj := func() map[string]any {
+		return map[string]any{
+			"metadata": map[string]any{"annotations": map[string]any{"a/b": "1", "c": "2"}},
+			"spec": map[string]any{
+				"replicas": int64(3),
+				"containers": []any{
+					map[string]any{"name": "app", "image": "app:1"},
+					map[string]any{"name": "x", "image": "x:1"},
+				},
+			},
+		}
+	}
+	tests := []struct {
+		name string
+		rule Ignore
+		want func(map[string]any)
+	}{
+		{"pointer to a field", Ignore{JSONPointers: []string{"/spec/replicas"}}, func(m map[string]any) {
+			delete(m["spec"].(map[string]any), "replicas")
+		}},
+		{"escaped pointer", Ignore{JSONPointers: []string{"/metadata/annotations/a~1b"}}, func(m map[string]any) {
+			delete(m["metadata"].(map[string]any)["annotations"].(map[string]any), "a/b")
+		}},
+		{"pointer to a list item", Ignore{JSONPointers: []string{"/spec/containers/0"}}, func(m map[string]any) {
+			s := m["spec"].(map[string]any)
+			s["containers"] = s["containers"].([]any)[1:]
+		}},
+		{"pointers that do not exist", Ignore{JSONPointers: []string{"/spec/nope/x", "/spec/containers/7", "/spec/containers/01", "/spec/replicas/x"}}, func(map[string]any) {}},
+		{"jq select", Ignore{JQPathExpressions: []string{`.spec.containers[] | select(.name == "x") | .image`}}, func(m map[string]any) {
+			delete(m["spec"].(map[string]any)["containers"].([]any)[1].(map[string]any), "image")
+		}},
+		{"jq several paths", Ignore{JQPathExpressions: []string{`.spec.containers[].image`}}, func(m map[string]any) {
+			for _, c := range m["spec"].(map[string]any)["containers"].([]any) {
+				delete(c.(map[string]any), "image")
+			}
+		}},
+		{"jq on a missing list removes nothing", Ignore{JQPathExpressions: []string{`.spec.initContainers[].image`}}, func(map[string]any) {}},
+		{"jq sees no environment", Ignore{JQPathExpressions: []string{`.spec | select($ENV | length > 0) | .replicas`}}, func(map[string]any) {}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rules, err := compileIgnores([]Ignore{tt.rule})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := &unstructured.Unstructured{Object: obj()}
+			if err := applyIgnores(context.Background(), got, rules, nil); err != nil {
+				t.Fatal(err)
+			}
+			want := obj()
+			tt.want(want)
+			if !equal(got.Object, want) {
+				t.Errorf("got %v\nwant %v", got.Object, want)
+			}
+		})
+	}
+}
+
+func TestIgnoreMatches(t *testing.T) {
+	k := app.ResourceKey{Group: "apps", Kind: "Deployment", Namespace: "prod", Name: "api"}
+	tests := []struct {
+		name string
+		rule Ignore
+		want bool
+	}{
+		{"empty matches any", Ignore{}, true},
+		{"all fields", Ignore{Group: "apps", Kind: "Deployment", Namespace: "prod", Name: "api"}, true},
+		{"other group", Ignore{Group: "batch", Kind: "Deployment"}, false},
+		{"empty group matches any group", Ignore{Group: "", Kind: "Deployment"}, true},
+		{"other name", Ignore{Kind: "Deployment", Name: "web"}, false},
+		{"other namespace", Ignore{Namespace: "dev"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.rule.Matches(k); got != tt.want {
+				t.Errorf("Matches = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,182 @@
+package render
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+)
+
+// helmHookAnnotation marks a Helm hook; render reads it only to drop test
+// hooks, the sync stage interprets the rest.
+const helmHookAnnotation = "helm.sh/hook"
+
+// renderHelm renders the chart at dir as `helm template` would, offline:
+// the chart and its dependencies load from fsys, values merge in Helm's
+// order, dependencies are enabled by condition and tags, and the templates
+// render with .Release.IsInstall true and .Capabilities from caps (Helm's
+// defaults when nil). The template function lookup finds nothing (there is
+// no cluster); getHostByName returns "".
+//
+// The output holds the CRDs of crds/ first (unless SkipCRDs), then each
+// template's objects, templates sorted by name. Hook manifests stay, with
+// their helm.sh/hook annotations, for the sync stage to run; test hooks are
+// dropped; NOTES.txt, partials and templates that render empty produce
+// nothing. Objects keep the namespace the chart gives them, none if none.
+func renderHelm(fsys fs.FS, dir string, opts HelmOptions, caps *Capabilities) ([]Object, error) {
+	c, err := loadChart(fsys, dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := helmValues(fsys, dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := chartutil.ProcessDependenciesWithMerge(c, vals); err != nil {
+		return nil, fmt.Errorf("processing dependencies: %w", err)
+	}
+	hcaps, err := helmCapabilities(caps)
+	if err != nil {
+		return nil, err
+	}
+	if c.Metadata.KubeVersion != "" && !chartutil.IsCompatibleRange(c.Metadata.KubeVersion, hcaps.KubeVersion.String()) {
+		return nil, &Error{File: path.Join(dir, "Chart.yaml"), Err: fmt.Errorf("chart requires kubeVersion %s, incompatible with Kubernetes %s", c.Metadata.KubeVersion, hcaps.KubeVersion.String())}
+	}
+	release := chartutil.ReleaseOptions{
+		Name:      opts.ReleaseName,
+		Namespace: opts.Namespace,
+		Revision:  1,
+		IsInstall: true,
+	}
+	if release.Name == "" {
+		release.Name = c.Name()
+	}
+	if release.Namespace == "" {
+		release.Namespace = "default"
+	}
+	top, err := chartutil.ToRenderValuesWithSchemaValidation(c, vals, release, hcaps, opts.SkipSchemaValidation)
+	if err != nil {
+		return nil, err
+	}
+	rendered, err := renderTemplates(c, top)
+	if err != nil {
+		return nil, err
+	}
+
+	var objs []Object
+	if !opts.SkipCRDs {
+		for _, crd := range c.CRDObjects() {
+			got, err := decodeYAML(crd.Filename, crd.File.Data)
+			if err != nil {
+				return nil, err
+			}
+			objs = append(objs, got...)
+		}
+	}
+	names := make([]string, 0, len(rendered))
+	for n := range rendered {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if strings.HasSuffix(name, "NOTES.txt") || strings.HasPrefix(path.Base(name), "_") {
+			continue
+		}
+		got, err := decodeYAML(name, []byte(rendered[name]))
+		if err != nil {
+			return nil, renderedError(err)
+		}
+		for _, o := range got {
+			if isTestHook(o) {
+				continue
+			}
+			o.Origin.Line = 0 // a line of the output, not of the template
+			objs = append(objs, o)
+		}
+	}
+	return objs, nil
+}
+
+// renderTemplates runs Helm's engine behind a recover: template functions
+// may panic.
+func renderTemplates(c *chart.Chart, vals chartutil.Values) (out map[string]string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("template engine panicked: %v", r)
+		}
+	}()
+	out, err = engine.Engine{}.Render(c, vals)
+	if err != nil {
+		return nil, templateError(err)
+	}
+	return out, nil
+}
+
+// templateLocRE finds "chart/templates/x.yaml:12" in Helm's template errors
+// ("template: api/templates/deploy.yaml:5:12: executing …",
+// "parse error at (api/templates/svc.yaml:3): …").
+var templateLocRE = regexp.MustCompile(`([\w.\-/]+\.(?:yaml|yml|json|tpl|txt)):(\d+)`)
+
+// templateError names the template and line a Helm engine error is about,
+// keeping Helm's message as the cause.
+func templateError(err error) error {
+	m := templateLocRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	line, _ := strconv.Atoi(m[2])
+	return &Error{File: m[1], Line: line, Err: err}
+}
+
+// renderedError restates a decode error of a template's output: its line
+// counts in the rendered output, not in the template source.
+func renderedError(err error) error {
+	e, ok := err.(*Error)
+	if !ok || e.Line == 0 {
+		return err
+	}
+	return &Error{File: e.File, Err: fmt.Errorf("rendered output line %d: %w", e.Line, e.Err)}
+}
+
+// isTestHook reports whether an object is a Helm test hook (helm.sh/hook:
+// test, or the older test-success), which `helm install` does not apply.
+func isTestHook(o Object) bool {
+	hooks, ok := o.Obj.GetAnnotations()[helmHookAnnotation]
+	if !ok {
+		return false
+	}
+	for _, h := range strings.Split(hooks, ",") {
+		switch strings.TrimSpace(h) {
+		case "test", "test-success":
+			return true
+		}
+	}
+	return false
+}
+
+// helmCapabilities builds .Capabilities: Helm's defaults, with the given
+// Kubernetes version and the given API versions added to the default set.
+func helmCapabilities(c *Capabilities) (*chartutil.Capabilities, error) {
+	caps := chartutil.DefaultCapabilities.Copy()
+	caps.APIVersions = slices.Clone(caps.APIVersions) // never append into Helm's shared default
+	if c == nil {
+		return caps, nil
+	}
+	if c.KubeVersion != "" {
+		kv, err := chartutil.ParseKubeVersion(c.KubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("capabilities: kube version %q: %w", c.KubeVersion, err)
+		}
+		caps.KubeVersion = *kv
+	}
+	caps.APIVersions = append(caps.APIVersions, c.APIVersions...)
+	return caps, nil
+}

@@ -1,0 +1,279 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// kustomizeGlobals guards the kustomize library's process-wide state. The
+// OpenAPI schema a build merges with is a global of kyaml's: a
+// kustomization's `openapi:` field installs its own schema into it for the
+// build, and the schema stays there afterwards, so builds must not overlap
+// and a build after one that changed the schema must start from a reset one
+// (else the same input renders differently depending on what was built
+// before). The lock has to be process-wide like the state it guards, which
+// is why this is render's one package-level variable.
+var kustomizeGlobals struct {
+	sync.Mutex
+	// schemaChanged records that the last build installed its own OpenAPI
+	// schema: the next build resets kyaml's schema first.
+	schemaChanged bool
+}
+
+// originAnnotation is where kustomize records each resource's origin when
+// the kustomization asks for buildMetadata: [originAnnotations].
+const originAnnotation = "config.kubernetes.io/origin"
+
+// renderKustomize builds the kustomization at dir in-process. It first walks
+// the kustomization graph in fsys, refusing remote bases and files, and
+// copies the directories the build may read into an in-memory file system,
+// so the build touches neither disk nor network. The Application-level
+// overrides are written into that copy of the target kustomization, as
+// `kustomize edit` would. Exec and KRM-function plugins and Helm inflation
+// are disabled; file loads are restricted to each kustomization's root.
+func renderKustomize(fsys fs.FS, dir string, opts KustomizeOptions) ([]Object, error) {
+	kfile := kustomizationFile(fsys, dir)
+	if kfile == "" {
+		return nil, fmt.Errorf("no kustomization.yaml, kustomization.yml or Kustomization: %w", ErrNotFound)
+	}
+	scan, err := scanKustomizations(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	mem := filesys.MakeFsInMemory()
+	if err := copyTrees(fsys, scan.roots, mem); err != nil {
+		return nil, err
+	}
+	kpath := path.Join(dir, kfile)
+	data, err := fs.ReadFile(fsys, kpath)
+	if err != nil {
+		return nil, &Error{File: kpath, Err: err}
+	}
+	edited, keepOrigin, err := editKustomization(data, opts)
+	if err != nil {
+		return nil, &Error{File: kpath, Err: err}
+	}
+	if err := mem.WriteFile("/"+kpath, edited); err != nil {
+		return nil, &Error{File: kpath, Err: err}
+	}
+
+	kopts := krusty.MakeDefaultOptions()
+	kopts.Reorder = krusty.ReorderOptionUnspecified // as `kustomize build`: legacy order unless sortOptions
+	kopts.LoadRestrictions = types.LoadRestrictionsRootOnly
+	kopts.PluginConfig = types.DisabledPluginConfig()
+	kustomizeGlobals.Lock()
+	if kustomizeGlobals.schemaChanged {
+		openapi.ResetOpenAPI()
+	}
+	kustomizeGlobals.schemaChanged = scan.setsSchema
+	m, err := krusty.MakeKustomizer(kopts).Run(mem, "/"+dir)
+	kustomizeGlobals.Unlock()
+	if err != nil {
+		return nil, &Error{File: kpath, Err: errors.New(strings.ReplaceAll(err.Error(), "'/", "'"))}
+	}
+
+	objs := make([]Object, 0, m.Size())
+	for _, r := range m.Resources() {
+		origin, err := r.GetOrigin()
+		if err != nil {
+			return nil, &Error{File: kpath, Err: fmt.Errorf("reading origin of %s: %w", r.CurId(), err)}
+		}
+		j, err := r.MarshalJSON()
+		if err != nil {
+			return nil, &Error{File: kpath, Err: fmt.Errorf("encoding %s: %w", r.CurId(), err)}
+		}
+		var obj map[string]any
+		if err := utiljson.Unmarshal(j, &obj); err != nil {
+			return nil, &Error{File: kpath, Err: fmt.Errorf("decoding %s: %w", r.CurId(), err)}
+		}
+		u := &unstructured.Unstructured{Object: obj}
+		if !keepOrigin {
+			dropAnnotation(u, originAnnotation)
+		}
+		o := Origin{File: kpath}
+		if origin != nil {
+			switch {
+			case origin.ConfiguredIn != "":
+				o.File = path.Join(dir, origin.ConfiguredIn)
+				o.Generator = origin.ConfiguredBy.Kind
+			case origin.Path != "":
+				o.File = path.Join(dir, origin.Path)
+			}
+		}
+		objs = append(objs, Object{Obj: u, Origin: o})
+	}
+	return objs, nil
+}
+
+// kustomizationFile returns the name of the kustomization file in dir, or "".
+func kustomizationFile(fsys fs.FS, dir string) string {
+	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if fileExists(fsys, path.Join(dir, n)) {
+			return n
+		}
+	}
+	return ""
+}
+
+// editKustomization returns the kustomization with origin tracking turned on
+// and the overrides applied, and whether the kustomization itself asked for
+// origin annotations (they then stay on the objects).
+func editKustomization(data []byte, opts KustomizeOptions) ([]byte, bool, error) {
+	node, err := kyaml.Parse(string(data))
+	if err != nil {
+		return nil, false, fmt.Errorf("invalid YAML: %w", err)
+	}
+	var meta []string
+	if n := node.Field("buildMetadata"); n != nil {
+		meta = scalarList(n.Value)
+	}
+	keepOrigin := slices.Contains(meta, types.OriginAnnotations)
+	if !keepOrigin {
+		if err := node.PipeE(kyaml.SetField("buildMetadata", kyaml.NewListRNode(append(meta, types.OriginAnnotations)...))); err != nil {
+			return nil, false, err
+		}
+	}
+	set := func(field, value string) error {
+		if value == "" {
+			return nil
+		}
+		return node.PipeE(kyaml.SetField(field, kyaml.NewStringRNode(value)))
+	}
+	for _, f := range [][2]string{{"namePrefix", opts.NamePrefix}, {"nameSuffix", opts.NameSuffix}, {"namespace", opts.Namespace}} {
+		if err := set(f[0], f[1]); err != nil {
+			return nil, false, err
+		}
+	}
+	if len(opts.CommonLabels) > 0 {
+		labels, err := node.Pipe(kyaml.LookupCreate(kyaml.MappingNode, "commonLabels"))
+		if err != nil {
+			return nil, false, err
+		}
+		keys := make([]string, 0, len(opts.CommonLabels))
+		for k := range opts.CommonLabels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if err := labels.PipeE(kyaml.SetField(k, kyaml.NewStringRNode(opts.CommonLabels[k]))); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	if len(opts.Images) > 0 {
+		var k types.Kustomization
+		if err := yaml.Unmarshal(data, &k); err != nil {
+			return nil, false, fmt.Errorf("invalid kustomization: %w", err)
+		}
+		images := k.Images
+		for _, s := range opts.Images {
+			img, err := parseImageOverride(s)
+			if err != nil {
+				return nil, false, err
+			}
+			images = mergeImage(images, img)
+		}
+		b, err := yaml.Marshal(images)
+		if err != nil {
+			return nil, false, err
+		}
+		list, err := kyaml.Parse(string(b))
+		if err != nil {
+			return nil, false, err
+		}
+		if err := node.PipeE(kyaml.SetField("images", list)); err != nil {
+			return nil, false, err
+		}
+	}
+	s, err := node.String()
+	if err != nil {
+		return nil, false, err
+	}
+	return []byte(s), keepOrigin, nil
+}
+
+// scalarList returns the scalar values of a sequence node.
+func scalarList(n *kyaml.RNode) []string {
+	var out []string
+	for _, e := range n.YNode().Content {
+		out = append(out, e.Value)
+	}
+	return out
+}
+
+// parseImageOverride parses an image override in `kustomize edit set image`
+// form: "[name=]newName[:tag|@digest]".
+func parseImageOverride(s string) (types.Image, error) {
+	name, ref, renamed := strings.Cut(s, "=")
+	if !renamed {
+		ref = s
+	}
+	newName, tag, digest := ref, "", ""
+	if i := strings.Index(ref, "@"); i >= 0 {
+		newName, digest = ref[:i], ref[i+1:]
+	} else if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		newName, tag = ref[:i], ref[i+1:]
+	}
+	if !renamed {
+		name = newName
+	}
+	if name == "" || newName == "" {
+		return types.Image{}, fmt.Errorf("image override %q: want [name=]newName[:tag|@digest]", s)
+	}
+	img := types.Image{Name: name, NewTag: tag, Digest: digest}
+	if newName != name {
+		img.NewName = newName
+	}
+	return img, nil
+}
+
+// mergeImage sets img in images: an entry with the same name takes img's
+// new name, tag or digest; otherwise img is appended.
+func mergeImage(images []types.Image, img types.Image) []types.Image {
+	for i := range images {
+		if images[i].Name != img.Name {
+			continue
+		}
+		if img.NewName != "" {
+			images[i].NewName = img.NewName
+		}
+		if img.NewTag != "" {
+			images[i].NewTag, images[i].Digest = img.NewTag, ""
+		}
+		if img.Digest != "" {
+			images[i].Digest, images[i].NewTag = img.Digest, ""
+		}
+		return images
+	}
+	return append(images, img)
+}
+
+// dropAnnotation removes an annotation, and the annotations map when it
+// ends up empty.
+func dropAnnotation(u *unstructured.Unstructured, key string) {
+	a := u.GetAnnotations()
+	if _, ok := a[key]; !ok {
+		return
+	}
+	delete(a, key)
+	if len(a) == 0 {
+		unstructured.RemoveNestedField(u.Object, "metadata", "annotations")
+		return
+	}
+	u.SetAnnotations(a)
+}

@@ -1,0 +1,230 @@
+package source
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"golang.org/x/sync/singleflight"
+)
+
+// repository is the state the Cache shares among every caller of one
+// normalised URL: the cached ref listing, the on-disk object store, and what
+// the poll loop watches.
+//
+// go-git's filesystem storage is not safe for concurrent use, so readers go
+// through store under storeMu, while a fetch writes through a storage of its
+// own on the same directory (fetchSem admits one at a time) and then makes
+// the readers' storage re-read the pack index. Readers are never blocked by
+// a slow network.
+type repository struct {
+	key      string // normalised URL: identity, log and metric label
+	url      string // what go-git dials: the first spelling seen, without password
+	dir      string // bare repository on disk
+	interval time.Duration
+
+	mu         sync.Mutex // guards the fields up to the blank line
+	listing    *refList   // last ref listing, nil when none or dropped
+	listingErr error      // the listing failed; kept until expires like a listing
+	expires    time.Time
+	generation uint64                          // bumped by Refresh; a stale flight does not store
+	objects    map[plumbing.Hash]plumbing.Hash // object known present → commit it peels to
+	short      map[string]plumbing.Hash        // short SHA → commit
+	missing    map[string]time.Time            // SHA not found → listing expiry it was missed under
+	watched    map[string]*watch               // revision → what the poll loop compares
+	authKey    [32]byte
+	auth       transport.AuthMethod
+	authBuilt  bool
+
+	lists singleflight.Group // collapses concurrent ref listings
+
+	fetchSem chan struct{} // one fetch at a time
+
+	storeMu sync.Mutex // guards store and every object read through it
+	store   *filesystem.Storage
+}
+
+// watch is one symbolic revision (branch, tag, HEAD) the poll loop checks.
+type watch struct {
+	want     plumbing.Hash // advertised hash the revision last resolved through
+	lastUsed time.Time     // last Resolve of this revision
+}
+
+// openStore opens the bare repository in dir, creating it when missing and
+// recreating it when it cannot be opened (a cache can always be refilled).
+func openStore(dir string) (*filesystem.Storage, error) {
+	if _, err := os.Stat(filepath.Join(dir, "config")); err == nil {
+		s := newStorage(dir)
+		if _, err := gogit.Open(s, nil); err == nil {
+			return s, nil
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	s := newStorage(dir)
+	if _, err := gogit.Init(s, nil); err != nil && !errors.Is(err, gogit.ErrRepositoryAlreadyExists) {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newStorage opens a go-git storage on dir.
+func newStorage(dir string) *filesystem.Storage {
+	return filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRUDefault())
+}
+
+// peel returns the commit h is or points to (through annotated tags), and
+// whether h is present locally. Results are memoised: objects never change.
+func (r *repository) peel(h plumbing.Hash) (plumbing.Hash, bool, error) {
+	r.mu.Lock()
+	c, ok := r.objects[h]
+	r.mu.Unlock()
+	if ok {
+		return c, true, nil
+	}
+	r.storeMu.Lock()
+	c, ok, err := peelIn(r.store, h)
+	r.storeMu.Unlock()
+	if ok && err == nil {
+		r.mu.Lock()
+		r.objects[h] = c
+		r.mu.Unlock()
+	}
+	return c, ok, err
+}
+
+// peelIn follows annotated tags from h to a commit in s.
+func peelIn(s *filesystem.Storage, h plumbing.Hash) (plumbing.Hash, bool, error) {
+	start := h
+	for range 16 {
+		obj, err := s.EncodedObject(plumbing.AnyObject, h)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return plumbing.ZeroHash, false, nil
+		}
+		if err != nil {
+			return plumbing.ZeroHash, false, err
+		}
+		switch obj.Type() {
+		case plumbing.CommitObject:
+			// A shallow fetch brings the commit with its tree; check the
+			// tree too so a half-written object store reads as absent.
+			commit, err := object.DecodeCommit(s, obj)
+			if err != nil {
+				return plumbing.ZeroHash, false, err
+			}
+			if _, err := s.EncodedObject(plumbing.TreeObject, commit.TreeHash); err != nil {
+				return plumbing.ZeroHash, false, nil
+			}
+			return h, true, nil
+		case plumbing.TagObject:
+			tag, err := object.DecodeTag(s, obj)
+			if err != nil {
+				return plumbing.ZeroHash, false, err
+			}
+			h = tag.Target
+		default:
+			return plumbing.ZeroHash, true, fmt.Errorf("%w: %s is a %s, not a commit", ErrRevisionNotFound, start, obj.Type())
+		}
+	}
+	return plumbing.ZeroHash, true, fmt.Errorf("%w: %s: tag chain too long", ErrRevisionNotFound, start)
+}
+
+// findShort returns the one local commit whose SHA starts with prefix (hex,
+// 4 to 39 digits). Ambiguity is an error, as in git.
+func (r *repository) findShort(prefix string) (plumbing.Hash, bool, error) {
+	prefix = strings.ToLower(prefix)
+	r.mu.Lock()
+	h, ok := r.short[prefix]
+	r.mu.Unlock()
+	if ok {
+		return h, true, nil
+	}
+	even, err := hex.DecodeString(prefix[:len(prefix)&^1])
+	if err != nil {
+		return plumbing.ZeroHash, false, nil
+	}
+	r.storeMu.Lock()
+	hashes, err := r.store.HashesWithPrefix(even)
+	var commits []plumbing.Hash
+	for _, c := range hashes {
+		if !strings.HasPrefix(c.String(), prefix) {
+			continue
+		}
+		if obj, err := r.store.EncodedObject(plumbing.CommitObject, c); err == nil && obj.Type() == plumbing.CommitObject {
+			commits = append(commits, c)
+		}
+	}
+	r.storeMu.Unlock()
+	if err != nil {
+		return plumbing.ZeroHash, false, err
+	}
+	switch len(commits) {
+	case 0:
+		return plumbing.ZeroHash, false, nil
+	case 1:
+		r.mu.Lock()
+		r.short[prefix] = commits[0]
+		r.mu.Unlock()
+		return commits[0], true, nil
+	}
+	return plumbing.ZeroHash, false, fmt.Errorf("short SHA %s is ambiguous: %d commits match", prefix, len(commits))
+}
+
+// reindex makes the readers' storage see the packs a fetch just wrote.
+func (r *repository) reindex() {
+	r.storeMu.Lock()
+	r.store.Reindex()
+	r.storeMu.Unlock()
+}
+
+// localLoader opens the repository a file:// URL or local path names, for
+// go-git's in-process upload-pack server: a bare repository, a worktree's
+// .git directory, or the directory a .git file ("gitdir: …") points to.
+// (go-git's own filesystem loader reads a worktree as if it were bare.)
+type localLoader struct{}
+
+// Load implements server.Loader.
+func (localLoader) Load(ep *transport.Endpoint) (storer.Storer, error) {
+	dir := filepath.FromSlash(ep.Path)
+	dotgit := filepath.Join(dir, ".git")
+	if fi, err := os.Stat(dotgit); err == nil {
+		dir = dotgit
+		if !fi.IsDir() {
+			data, err := os.ReadFile(dotgit)
+			if err != nil {
+				return nil, err
+			}
+			target, ok := strings.CutPrefix(strings.TrimSpace(string(data)), "gitdir:")
+			if !ok {
+				return nil, transport.ErrRepositoryNotFound
+			}
+			dir = strings.TrimSpace(target)
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(filepath.Dir(dotgit), dir)
+			}
+		}
+	}
+	for _, must := range []string{"HEAD", "objects"} {
+		if _, err := os.Stat(filepath.Join(dir, must)); err != nil {
+			return nil, transport.ErrRepositoryNotFound
+		}
+	}
+	return newStorage(dir), nil
+}
