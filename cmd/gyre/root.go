@@ -22,7 +22,7 @@ cluster, and converges the cluster to it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newUpCommand(), newVersionCommand())
+	root.AddCommand(newUpCommand(), newServeCommand(), newVersionCommand())
 	return root
 }
 

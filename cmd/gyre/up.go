@@ -6,24 +6,43 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/examples"
 	"github.com/gyre-cd/gyre/localcluster"
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 )
 
 // upOptions are the flags of `gyre up`.
 type upOptions struct {
-	DataDir string
-	APIAddr string
-	Nodes   int
+	DataDir  string
+	APIAddr  string
+	Nodes    int
+	Examples bool
+	agentOptions
 }
 
+// upNamespace is where `gyre up` keeps its own Applications.
+const upNamespace = "gyre"
+
 func newUpCommand() *cobra.Command {
-	o := upOptions{DataDir: defaultDataDir(), APIAddr: "127.0.0.1:7443", Nodes: 3}
+	o := upOptions{DataDir: defaultDataDir(), APIAddr: "127.0.0.1:7443", Nodes: 3, Examples: true, agentOptions: agentOptions{
+		Workers:      8,
+		ResyncPeriod: 3 * time.Minute,
+		PollInterval: 10 * time.Second,
+	}}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run an embedded Kubernetes control plane with gyre on it",
@@ -45,6 +64,8 @@ every object again. Stop with Ctrl-C.`,
 	f.StringVar(&o.DataDir, "data-dir", o.DataDir, "directory for the cluster's data, certificates, kubeconfig and logs")
 	f.StringVar(&o.APIAddr, "api-addr", o.APIAddr, "address the Kubernetes API server listens on")
 	f.IntVar(&o.Nodes, "nodes", o.Nodes, "number of simulated nodes")
+	f.BoolVar(&o.Examples, "examples", o.Examples, "deploy the bundled example Applications (on first start)")
+	o.addFlags(f)
 	return cmd
 }
 
@@ -56,19 +77,80 @@ func runUp(ctx context.Context, o upOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		fmt.Fprintln(out, "gyre up: stopping")
+		start := time.Now()
+		c.Stop()
+		fmt.Fprintf(out, "gyre up: stopped (%.1fs); the data dir keeps every object for the next start\n", time.Since(start).Seconds())
+	}()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	o.CacheDir = filepath.Join(c.DataDir(), "git-cache")
+	agentCtx, stopAgent := context.WithCancel(ctx)
+	defer stopAgent()
+	a, err := startAgent(agentCtx, c.RESTConfig(), o.agentOptions, log)
+	if err != nil {
+		return err
+	}
+	if err := a.waitReady(ctx, time.Minute); err != nil {
+		return err
+	}
+	var apps []string
+	if o.Examples {
+		if apps, err = deployExamples(ctx, c, time.Now()); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(out, `gyre up: Kubernetes %s is ready (%.1fs)
   API server  %s
   kubeconfig  %s
   data dir    %s  (component logs in %s)
   nodes       %d simulated: pods are scheduled and shown Running, but containers do not run
-To use kubectl:             export KUBECONFIG=%s
+`, localcluster.KubeVersion(), c.ReadyAfter().Seconds(), c.URL(), c.KubeconfigPath(), c.DataDir(), c.LogPath(), o.Nodes)
+	if len(apps) > 0 {
+		fmt.Fprintf(out, "  apps        %s in namespace %s, from the git repository %s\n", strings.Join(apps, ", "), upNamespace, filepath.Join(c.DataDir(), "examples"))
+	}
+	fmt.Fprintf(out, `To use kubectl:             export KUBECONFIG=%s
+                            kubectl get applications -n %s
 To manage a real cluster:   gyre serve --kubeconfig ~/.kube/config
 Press Ctrl-C to stop.
-`, localcluster.KubeVersion(), c.ReadyAfter().Seconds(), c.URL(), c.KubeconfigPath(), c.DataDir(), c.LogPath(), o.Nodes, c.KubeconfigPath())
-	<-ctx.Done()
-	fmt.Fprintln(out, "gyre up: stopping")
-	start := time.Now()
-	c.Stop()
-	fmt.Fprintf(out, "gyre up: stopped (%.1fs); the data dir keeps every object for the next start\n", time.Since(start).Seconds())
-	return nil
+`, c.KubeconfigPath(), upNamespace)
+	select {
+	case <-ctx.Done():
+		stopAgent()
+		<-a.done
+		return nil
+	case err := <-a.done:
+		return fmt.Errorf("reconcile loop stopped: %v", err)
+	}
+}
+
+// deployExamples creates, on first start, a git repository of the bundled
+// examples in the data dir and an Application for each. Applications that
+// exist already are left as they are: the user may have changed them.
+func deployExamples(ctx context.Context, c *localcluster.Cluster, now time.Time) ([]string, error) {
+	repoDir := filepath.Join(c.DataDir(), "examples")
+	if _, err := examples.Seed(repoDir, now); err != nil {
+		return nil, fmt.Errorf("examples repository %s: %w", repoDir, err)
+	}
+	dyn, err := dynamic.NewForConfig(c.RESTConfig())
+	if err != nil {
+		return nil, err
+	}
+	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": upNamespace}}}
+	if _, err := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Apply(ctx, upNamespace, ns, metav1.ApplyOptions{FieldManager: "gyre-up"}); err != nil {
+		return nil, fmt.Errorf("namespace %s: %w", upNamespace, err)
+	}
+	var names []string
+	for _, a := range examples.Applications(repoDir, upNamespace) {
+		u, err := a.ToUnstructured()
+		if err != nil {
+			return nil, err
+		}
+		_, err = dyn.Resource(app.GroupVersionResource()).Namespace(upNamespace).Create(ctx, u, metav1.CreateOptions{FieldManager: "gyre-up"})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("application %s: %w", a.Name, err)
+		}
+		names = append(names, a.Name)
+	}
+	return names, nil
 }

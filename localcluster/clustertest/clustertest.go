@@ -49,9 +49,14 @@ type Cluster struct {
 	opts localcluster.Options
 }
 
+// Setup prepares what a package's tests share on top of the cluster (a
+// running reconciler, say) and returns how to tear it down.
+type Setup func(c *Cluster) (teardown func(), err error)
+
 // Run starts a cluster in a temporary data dir, stores it in *dst, runs the
-// tests, stops the cluster and returns the exit code for os.Exit.
-func Run(m *testing.M, dst **Cluster) int {
+// setups, runs the tests, tears down, stops the cluster and returns the exit
+// code for os.Exit.
+func Run(m *testing.M, dst **Cluster, setups ...Setup) int {
 	dir, err := os.MkdirTemp("", "gyre-test-cluster-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clustertest:", err)
@@ -64,9 +69,16 @@ func Run(m *testing.M, dst **Cluster) int {
 		return 1
 	}
 	*dst = c
-	code := m.Run()
-	c.Stop()
-	return code
+	defer c.Stop()
+	for _, setup := range setups {
+		teardown, err := setup(c)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "clustertest: setup:", err)
+			return 1
+		}
+		defer teardown()
+	}
+	return m.Run()
 }
 
 // Start starts an embedded cluster with opts and builds its clients.

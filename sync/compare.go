@@ -1,0 +1,416 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/diff"
+	"github.com/gyre-cd/gyre/health"
+	"github.com/gyre-cd/gyre/render"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// comparison is what one look at an Application found.
+type comparison struct {
+	revision string
+	source   app.Source
+	// desired is the rendered objects, placed in the destination namespace
+	// and carrying the tracking annotation and label; hooks included.
+	desired []*unstructured.Unstructured
+	// inventory is the live objects this Application tracks (not hooks).
+	inventory []*unstructured.Unstructured
+	// live maps every desired or tracked key to its live object, if any.
+	live    map[app.ResourceKey]*unstructured.Unstructured
+	results []diff.Result
+	// shared lists desired objects tracked by another Application; gyre
+	// leaves them alone.
+	shared    map[app.ResourceKey]string
+	resources []app.ResourceStatus
+	sync      app.SyncStatus
+	health    app.HealthState
+	images    []string
+	srcType   app.SourceType
+	// err is why the comparison could not be made (the repository, the
+	// revision or the render failed); the other fields are then empty.
+	err error
+}
+
+// compare resolves src (the revision is resolved from src.TargetRevision
+// unless pinned, as a rollback pins it), renders it, pairs the result with the
+// live objects, diffs and assesses health.
+func (r *Reconciler) compare(ctx context.Context, a *app.Application, src app.Source, pinned string) *comparison {
+	cmp := &comparison{source: src, live: map[app.ResourceKey]*unstructured.Unstructured{}}
+	revision := pinned
+	if revision == "" {
+		var err error
+		if revision, err = r.source.Resolve(ctx, src.RepoURL, src.TargetRevision); err != nil {
+			cmp.err = err
+			return cmp
+		}
+	}
+	cmp.revision = revision
+	res, err := r.render(ctx, a, src, revision)
+	if err != nil {
+		cmp.err = err
+		return cmp
+	}
+	cmp.srcType = app.SourceType(res.Type)
+	if cmp.desired, err = r.prepare(ctx, a, res.Unstructured()); err != nil {
+		cmp.err = err
+		return cmp
+	}
+	if err := r.pair(ctx, a, cmp); err != nil {
+		cmp.err = err
+		return cmp
+	}
+	if err := r.diffAndAssess(ctx, a, cmp); err != nil {
+		cmp.err = err
+	}
+	return cmp
+}
+
+// render returns the objects src declares at revision, from the render cache
+// when this (revision, path, options) was rendered before.
+func (r *Reconciler) render(ctx context.Context, a *app.Application, src app.Source, revision string) (*render.Result, error) {
+	opts := renderOptions(a, src, r.capabilities())
+	if res, ok := r.renders.Get(render.NewKey(revision, src.Path, opts)); ok {
+		return res, nil
+	}
+	files, err := r.source.Files(ctx, src.RepoURL, revision, "")
+	if err != nil {
+		return nil, err
+	}
+	return r.renders.Render(revision, files, src.Path, opts)
+}
+
+// renderOptions maps an Application's source options onto render's.
+func renderOptions(a *app.Application, src app.Source, caps *render.Capabilities) render.Options {
+	opts := render.Options{Type: render.Type(src.DeclaredType()), Capabilities: caps}
+	if d := src.Directory; d != nil {
+		opts.Directory = render.DirectoryOptions{Recurse: d.Recurse, Include: splitGlobs(d.Include), Exclude: splitGlobs(d.Exclude)}
+	}
+	if k := src.Kustomize; k != nil {
+		opts.Kustomize = render.KustomizeOptions{Images: k.Images, NamePrefix: k.NamePrefix, NameSuffix: k.NameSuffix, Namespace: k.Namespace, CommonLabels: k.CommonLabels}
+	}
+	opts.Helm = render.HelmOptions{ReleaseName: a.Name, Namespace: a.Spec.Destination.Namespace}
+	if h := src.Helm; h != nil {
+		if h.ReleaseName != "" {
+			opts.Helm.ReleaseName = h.ReleaseName
+		}
+		opts.Helm.ValueFiles = h.ValueFiles
+		opts.Helm.IgnoreMissingValueFiles = h.IgnoreMissingValueFiles
+		opts.Helm.Values = h.Values
+		opts.Helm.SkipCRDs = h.SkipCrds
+		for _, p := range h.Parameters {
+			opts.Helm.Parameters = append(opts.Helm.Parameters, render.Parameter{Name: p.Name, Value: p.Value, ForceString: p.ForceString})
+		}
+	}
+	return opts
+}
+
+// splitGlobs turns an Application's glob string ("*.yaml" or "{a.yaml,b/*}")
+// into a list.
+func splitGlobs(s string) []string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+		s = s[1 : len(s)-1]
+	}
+	var out []string
+	for _, g := range strings.Split(s, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// prepare places namespaced objects in the destination namespace and marks
+// every object with the tracking annotation and label. A kind the cluster
+// does not know (and that no CRD in the same render defines) is an error.
+func (r *Reconciler) prepare(ctx context.Context, a *app.Application, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	crdScopes := map[schema.GroupKind]bool{} // kinds defined by CRDs in this render → namespaced?
+	for _, o := range objs {
+		if o.GetKind() == "CustomResourceDefinition" && o.GroupVersionKind().Group == "apiextensions.k8s.io" {
+			group, _, _ := unstructured.NestedString(o.Object, "spec", "group")
+			kind, _, _ := unstructured.NestedString(o.Object, "spec", "names", "kind")
+			scope, _, _ := unstructured.NestedString(o.Object, "spec", "scope")
+			crdScopes[schema.GroupKind{Group: group, Kind: kind}] = scope != "Cluster"
+		}
+	}
+	var gvks []schema.GroupVersionKind
+	seen := map[schema.GroupVersionKind]bool{}
+	var errs []string
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		namespaced, err := r.namespaced(gvk)
+		if err != nil {
+			if ns, ok := crdScopes[gvk.GroupKind()]; ok {
+				namespaced = ns
+			} else {
+				errs = append(errs, fmt.Sprintf("%s: %v", app.KeyOf(o), err))
+				continue
+			}
+		} else if !seen[gvk] {
+			seen[gvk] = true
+			gvks = append(gvks, gvk)
+		}
+		if namespaced && o.GetNamespace() == "" {
+			o.SetNamespace(a.Spec.Destination.Namespace)
+		}
+		if !namespaced {
+			o.SetNamespace("")
+		}
+		mark(a, o)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("unknown kinds: %s", strings.Join(errs, "; "))
+	}
+	if err := r.live.Watch(ctx, gvks...); err != nil {
+		return nil, err
+	}
+	if ns := a.Spec.Destination.Namespace; ns != "" {
+		if err := r.live.WatchNamespace(ctx, ns); err != nil {
+			return nil, err
+		}
+	}
+	return objs, nil
+}
+
+// namespaced reports whether gvk is a namespaced kind, asking discovery again
+// once when the kind is not known (a CRD may just have been applied).
+func (r *Reconciler) namespaced(gvk schema.GroupVersionKind) (bool, error) {
+	m, err := r.live.Mapping(gvk)
+	if meta.IsNoMatchError(err) {
+		r.live.ResetMapping()
+		m, err = r.live.Mapping(gvk)
+	}
+	if err != nil {
+		return false, err
+	}
+	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
+}
+
+// mark sets the tracking annotation and label that tie obj to a.
+func mark(a *app.Application, obj *unstructured.Unstructured) {
+	ann := obj.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[app.TrackingAnnotation] = a.TrackingID(app.KeyOf(obj))
+	obj.SetAnnotations(ann)
+	labels := obj.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[app.AppLabel] = a.AppLabelValue()
+	obj.SetLabels(labels)
+}
+
+// pair finds the live object of every desired object and the Application's
+// inventory. Objects not in the live cache (never applied by gyre, or made by
+// hand) are read from the API server.
+func (r *Reconciler) pair(ctx context.Context, a *app.Application, cmp *comparison) error {
+	for _, o := range r.live.Managed(a.Namespace, a.Name) {
+		if isHook(o) {
+			continue
+		}
+		cmp.inventory = append(cmp.inventory, o)
+		cmp.live[app.KeyOf(o)] = o
+	}
+	for _, o := range cmp.desired {
+		k := app.KeyOf(o)
+		if _, ok := cmp.live[k]; ok || isHook(o) || o.GetName() == "" {
+			continue
+		}
+		liveObj, ok := r.live.Get(k)
+		if !ok {
+			var err error
+			if liveObj, err = r.get(ctx, o); err != nil {
+				return err
+			}
+		}
+		if liveObj == nil {
+			continue
+		}
+		if owner := trackedBy(liveObj); owner != "" && owner != a.Namespace+"/"+a.Name {
+			if cmp.shared == nil {
+				cmp.shared = map[app.ResourceKey]string{}
+			}
+			cmp.shared[k] = owner
+		}
+		cmp.live[k] = liveObj
+	}
+	return nil
+}
+
+// trackedBy returns "namespace/name" of the Application obj's tracking id
+// names, or "" when it carries none.
+func trackedBy(obj *unstructured.Unstructured) string {
+	ns, name, _, ok := app.ParseTrackingID(obj.GetAnnotations()[app.TrackingAnnotation])
+	if !ok {
+		return ""
+	}
+	return ns + "/" + name
+}
+
+// get reads obj's live counterpart from the API server; nil when it does not
+// exist.
+func (r *Reconciler) get(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	ri, err := r.resourceFor(obj)
+	if meta.IsNoMatchError(err) {
+		return nil, nil // its CRD comes with this sync
+	}
+	if err != nil {
+		return nil, err
+	}
+	live, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return live, err
+}
+
+func isHook(obj *unstructured.Unstructured) bool {
+	p, err := PolicyOf(obj)
+	return err == nil && (p.Hook || p.Skip)
+}
+
+// diffAndAssess compares desired with live and assesses health.
+func (r *Reconciler) diffAndAssess(ctx context.Context, a *app.Application, cmp *comparison) error {
+	var pairs []diff.Pair
+	declared := map[app.ResourceKey]bool{}
+	for _, o := range cmp.desired {
+		k := app.KeyOf(o)
+		if isHook(o) {
+			continue
+		}
+		declared[k] = true
+		if _, shared := cmp.shared[k]; shared {
+			continue
+		}
+		pairs = append(pairs, diff.Pair{Desired: o, Live: cmp.live[k]})
+	}
+	for _, o := range cmp.inventory {
+		if !declared[app.KeyOf(o)] {
+			pairs = append(pairs, diff.Pair{Live: o})
+		}
+	}
+	results, err := diff.Compare(ctx, r.dry.runner(r), pairs, diff.Options{FieldManager: r.opts.FieldManager, Ignore: ignoreRules(a)})
+	if err != nil {
+		return err
+	}
+	cmp.results = results
+
+	cmp.sync = app.Synced
+	var healths []health.Result
+	images := map[string]bool{}
+	for i, res := range results {
+		obj := pairs[i].Desired
+		if obj == nil {
+			obj = pairs[i].Live
+		}
+		rs := app.ResourceStatus{
+			Group: res.Key.Group, Version: obj.GroupVersionKind().Version, Kind: res.Key.Kind,
+			Namespace: res.Key.Namespace, Name: res.Key.Name, Status: res.SyncStatus(),
+		}
+		switch {
+		case res.Status == diff.Extraneous:
+			rs.RequiresPruning = true
+			if !res.Ignored {
+				cmp.sync = app.OutOfSync
+			}
+		case res.Status == diff.Missing:
+			cmp.sync = app.OutOfSync
+			rs.Health = &app.HealthState{Status: app.Missing}
+			healths = append(healths, health.Result{Key: res.Key, Health: *rs.Health})
+		default:
+			if rs.Status == app.OutOfSync {
+				cmp.sync = app.OutOfSync
+			} else if rs.Status == app.SyncUnknown && cmp.sync == app.Synced {
+				cmp.sync = app.SyncUnknown
+			}
+			if live := cmp.live[res.Key]; live != nil {
+				if h, ok := health.Check(live); ok {
+					rs.Health = &h
+					healths = append(healths, health.Result{Key: res.Key, Health: h})
+				}
+				for _, img := range imagesOf(live) {
+					images[img] = true
+				}
+			}
+		}
+		cmp.resources = append(cmp.resources, rs)
+	}
+	for k := range cmp.shared {
+		cmp.sync = app.OutOfSync
+		cmp.resources = append(cmp.resources, app.ResourceStatus{Group: k.Group, Kind: k.Kind, Namespace: k.Namespace, Name: k.Name, Status: app.OutOfSync})
+	}
+	sort.SliceStable(cmp.resources, func(i, j int) bool { return cmp.resources[i].Key().String() < cmp.resources[j].Key().String() })
+	cmp.health = health.Aggregate(healths...)
+	for img := range images {
+		cmp.images = append(cmp.images, img)
+	}
+	sort.Strings(cmp.images)
+	return nil
+}
+
+func ignoreRules(a *app.Application) []diff.Ignore {
+	var out []diff.Ignore
+	for _, d := range a.Spec.IgnoreDifferences {
+		out = append(out, diff.Ignore{Group: d.Group, Kind: d.Kind, Name: d.Name, Namespace: d.Namespace,
+			JSONPointers: d.JSONPointers, JQPathExpressions: d.JQPathExpressions, ManagedFieldsManagers: d.ManagedFieldsManagers})
+	}
+	return out
+}
+
+// imagesOf lists the container images of a workload or pod.
+func imagesOf(obj *unstructured.Unstructured) []string {
+	paths := [][]string{{"spec", "template", "spec"}, {"spec", "jobTemplate", "spec", "template", "spec"}, {"spec"}}
+	for _, p := range paths {
+		spec, ok, _ := unstructured.NestedMap(obj.Object, p...)
+		if !ok {
+			continue
+		}
+		var out []string
+		for _, field := range []string{"initContainers", "containers"} {
+			cs, _, _ := unstructured.NestedSlice(spec, field)
+			for _, c := range cs {
+				if m, ok := c.(map[string]any); ok {
+					if img, ok := m["image"].(string); ok {
+						out = append(out, img)
+					}
+				}
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	return nil
+}
+
+// syncable reports whether an automated sync would change anything: an
+// object is missing or differs, or an extraneous one may be pruned.
+func (cmp *comparison) syncable(prune bool) bool {
+	for _, res := range cmp.results {
+		switch res.Status {
+		case diff.Missing, diff.OutOfSync:
+			return true
+		case diff.Extraneous:
+			if prune {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,110 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gyre-cd/gyre/app"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+)
+
+// hookRun is a hook started in a wave, finished after the wave's wait.
+type hookRun struct {
+	task  Task
+	wave  Wave
+	obj   *unstructured.Unstructured // as created
+	index int                        // its entry in the change set
+}
+
+// startHook creates a hook's object. With BeforeHookCreation (the default) a
+// previous run's object of the same name is deleted first.
+func (r *Reconciler) startHook(ctx context.Context, t Task, w Wave, force bool) (hookRun, app.Change) {
+	run := hookRun{task: t, wave: w}
+	if t.Desired.GetName() != "" && slices.Contains(t.Policy.DeletePolicies, BeforeHookCreation) {
+		if err := r.deleteAndWait(ctx, t.Desired); err != nil {
+			return run, change(t, w, app.ActionFailed, fmt.Sprintf("%s: remove previous hook: %v", t.Key, err))
+		}
+	}
+	obj, err := r.apply(ctx, t.Desired, applyOptions{Force: force})
+	if err != nil {
+		return run, change(t, w, app.ActionFailed, fmt.Sprintf("%s: create hook: %v", t.Key, err))
+	}
+	run.obj = obj
+	c := change(t, w, app.ActionCreated, "")
+	c.Name = obj.GetName()
+	c.HookPhase = app.OperationRunning
+	return run, c
+}
+
+// finishHooks records how the wave's hooks ended and applies their delete
+// policies.
+func (r *Reconciler) finishHooks(ctx context.Context, hooks []hookRun, cs *app.ChangeSet, succeeded bool) {
+	for _, h := range hooks {
+		phase, policy := app.OperationSucceeded, HookSucceeded
+		if !succeeded {
+			phase, policy = app.OperationFailed, HookFailed
+		}
+		for i := range cs.Resources {
+			c := &cs.Resources[i]
+			if c.Kind == h.obj.GetKind() && c.Namespace == h.obj.GetNamespace() && c.Name == h.obj.GetName() && c.HookType != "" {
+				c.HookPhase = phase
+			}
+		}
+		if slices.Contains(h.task.Policy.DeletePolicies, policy) {
+			ri, err := r.resourceFor(h.obj)
+			if err == nil {
+				ri.Delete(ctx, h.obj.GetName(), metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
+			}
+		}
+	}
+}
+
+// runSyncFail runs the SyncFail hooks after a failed phase, best effort.
+func (r *Reconciler) runSyncFail(ctx context.Context, plan *Plan, force bool, cs *app.ChangeSet) {
+	w := Wave{Phase: app.SyncPhaseSyncFail}
+	var runs []hookRun
+	for _, t := range plan.SyncFail {
+		run, c := r.startHook(ctx, t, w, force)
+		cs.Resources = append(cs.Resources, c)
+		if run.obj != nil {
+			runs = append(runs, run)
+		}
+	}
+	if len(runs) == 0 {
+		return
+	}
+	objs := make([]*unstructured.Unstructured, len(runs))
+	for i, run := range runs {
+		objs[i] = run.obj
+	}
+	err := r.waitHealthy(ctx, objs, r.opts.WaveTimeout)
+	r.finishHooks(ctx, runs, cs, err == nil)
+}
+
+// deleteAndWait deletes obj (if it exists) and waits until it is gone.
+func (r *Reconciler) deleteAndWait(ctx context.Context, obj *unstructured.Unstructured) error {
+	ri, err := r.resourceFor(obj)
+	if err != nil {
+		return err
+	}
+	err = ri.Delete(ctx, obj.GetName(), metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return wait.PollUntilContextTimeout(ctx, waitPoll, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+}

@@ -1,0 +1,224 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/localcluster/clustertest"
+	"github.com/gyre-cd/gyre/source"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// The integration tests share one embedded cluster and one Reconciler; each
+// test works in its own namespaces with its own git repositories.
+var (
+	cluster    *clustertest.Cluster
+	reconciler *Reconciler
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(clustertest.Run(m, &cluster, func(c *clustertest.Cluster) (func(), error) {
+		dir, err := os.MkdirTemp("", "gyre-sync-test-")
+		if err != nil {
+			return nil, err
+		}
+		opts := source.DefaultOptions(filepath.Join(dir, "git"))
+		opts.Logger = slog.New(slog.DiscardHandler)
+		src, err := source.New(opts)
+		if err != nil {
+			return nil, err
+		}
+		r, err := New(c.Config, src, Options{Logger: slog.New(slog.DiscardHandler), WaveTimeout: 30 * time.Second})
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		deadline := time.Now().Add(time.Minute)
+		for !r.Ready() {
+			select {
+			case err := <-done:
+				cancel()
+				return nil, fmt.Errorf("reconciler stopped: %v", err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				cancel()
+				return nil, fmt.Errorf("reconciler not ready after a minute")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		reconciler = r
+		return func() { cancel(); <-done; os.RemoveAll(dir) }, nil
+	}))
+}
+
+var ctx = context.Background()
+
+// repo is a real git repository in a temporary directory.
+type repo struct {
+	t    testing.TB
+	dir  string
+	git  *git.Repository
+	tick time.Time
+}
+
+func newRepo(t testing.TB) *repo {
+	t.Helper()
+	dir := t.TempDir()
+	g, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: "refs/heads/main"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &repo{t: t, dir: dir, git: g, tick: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+// commit writes files (a nil value deletes the file) and commits them,
+// returning the commit SHA.
+func (r *repo) commit(files map[string]*string) string {
+	r.t.Helper()
+	wt, err := r.git.Worktree()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		path := filepath.Join(r.dir, name)
+		if files[name] == nil {
+			if _, err := wt.Remove(name); err != nil {
+				r.t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(*files[name]), 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+		if _, err := wt.Add(name); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	r.tick = r.tick.Add(time.Minute)
+	sha, err := wt.Commit("change "+strings.Join(names, ", "), &git.CommitOptions{
+		Author:            &object.Signature{Name: "test", Email: "test@example.com", When: r.tick},
+		AllowEmptyCommits: true,
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return sha.String()
+}
+
+// push makes gyre notice the new commit at once, as a webhook would.
+func (r *repo) push() { reconciler.RefreshRepository(r.dir, "") }
+
+func s(v string) *string { return &v }
+
+// newApp creates an Application in ns for a path of r.
+func newApp(t testing.TB, ns, name string, r *repo, path string, mutate func(*app.Application)) types.NamespacedName {
+	t.Helper()
+	a := &app.Application{
+		TypeMeta:   metav1.TypeMeta{APIVersion: app.SchemeGroupVersion().String(), Kind: app.ApplicationKind},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: app.Spec{
+			Source:      app.Source{RepoURL: r.dir, TargetRevision: "main", Path: path},
+			Destination: app.Destination{Namespace: ns},
+			SyncPolicy:  &app.SyncPolicy{Automated: &app.AutomatedSync{Prune: true, SelfHeal: true}},
+		},
+	}
+	if mutate != nil {
+		mutate(a)
+	}
+	u, err := a.ToUnstructured()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cluster.Dynamic.Resource(app.GroupVersionResource()).Namespace(ns).Create(ctx, u, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return types.NamespacedName{Namespace: ns, Name: name}
+}
+
+// getApp reads an Application from the API server.
+func getApp(t testing.TB, key types.NamespacedName) *app.Application {
+	t.Helper()
+	u, err := cluster.Dynamic.Resource(app.GroupVersionResource()).Namespace(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.FromUnstructured(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// waitApp polls the Application until cond holds.
+func waitApp(t testing.TB, key types.NamespacedName, timeout time.Duration, cond func(a *app.Application) (bool, string)) *app.Application {
+	t.Helper()
+	var last *app.Application
+	clustertest.Eventually(t, timeout, func() (bool, string) {
+		last = getApp(t, key)
+		ok, msg := cond(last)
+		return ok, fmt.Sprintf("%s (sync %s %s, health %s %q, op %s, conditions %v)", msg, last.Status.Sync.Status, shortSHA(last.Status.Sync.Revision), last.Status.Health.Status, last.Status.Health.Message, opSummary(last), last.Status.Conditions)
+	})
+	return last
+}
+
+func opSummary(a *app.Application) string {
+	if a.Status.OperationState == nil {
+		return "none"
+	}
+	return string(a.Status.OperationState.Phase) + ": " + a.Status.OperationState.Message
+}
+
+// syncedAt waits until the app is Synced and Healthy at revision sha.
+func syncedAt(t testing.TB, key types.NamespacedName, sha string) *app.Application {
+	t.Helper()
+	return waitApp(t, key, 30*time.Second, func(a *app.Application) (bool, string) {
+		return a.Status.Sync.Status == app.Synced && a.Status.Sync.Revision == sha && a.Status.Health.Status == app.Healthy, "not synced and healthy"
+	})
+}
+
+// request sets the Application's operation field, as the CLI and UI do.
+func request(t testing.TB, key types.NamespacedName, op app.Operation) {
+	t.Helper()
+	updateApp(t, key, func(a *app.Application) { a.Operation = &op })
+}
+
+// updateApp changes an Application's spec, retrying on conflicts with gyre's
+// status writes.
+func updateApp(t testing.TB, key types.NamespacedName, mutate func(*app.Application)) {
+	t.Helper()
+	for attempt := 0; attempt < 10; attempt++ {
+		a := getApp(t, key)
+		mutate(a)
+		u, err := a.ToUnstructured()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cluster.Dynamic.Resource(app.GroupVersionResource()).Namespace(key.Namespace).Update(ctx, u, metav1.UpdateOptions{})
+		if err == nil {
+			return
+		}
+	}
+	t.Fatalf("could not update %s", key)
+}

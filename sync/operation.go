@@ -1,0 +1,392 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/diff"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// syncParams say what one sync operation does.
+type syncParams struct {
+	Prune     bool
+	DryRun    bool
+	Resources []app.ResourceKey
+	Options   app.SyncOptions
+}
+
+// startOperation takes the operation request off the Application, so that it
+// runs once, and carries it out.
+func (r *Reconciler) startOperation(ctx context.Context, a *app.Application) (time.Duration, error) {
+	op := *a.Operation
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": a.ResourceVersion}, "operation": nil})
+	out, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(a.Namespace).Patch(ctx, a.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: r.opts.FieldManager})
+	if err != nil {
+		return 0, fmt.Errorf("application %s/%s: take operation: %w", a.Namespace, a.Name, err)
+	}
+	if a, err = app.FromUnstructured(out); err != nil {
+		return 0, err
+	}
+	if err := op.Validate(); err != nil {
+		return 0, r.rejectOperation(ctx, a, err)
+	}
+	defer r.queue.Add(a.Key()) // compare again once the operation is done
+	switch {
+	case op.Resume != nil:
+		if a.ResumeAutomation() {
+			_, err := r.putStatus(ctx, a, a.Status)
+			return 0, err
+		}
+		return 0, nil
+	case op.Rollback != nil:
+		h := a.Status.FindHistory(op.Rollback.ID)
+		if h == nil {
+			return 0, r.rejectOperation(ctx, a, fmt.Errorf("rollback: no history entry with id %d", op.Rollback.ID))
+		}
+		entry := *h
+		cmp := r.compare(ctx, a, entry.Source, entry.Revision)
+		if !op.Rollback.DryRun {
+			a.SuspendAutomation(app.AutomationSuspension{
+				Reason:      fmt.Sprintf("rolled back to history entry %d (%s)", entry.ID, shortSHA(entry.Revision)),
+				HistoryID:   entry.ID,
+				Revision:    entry.Revision,
+				InitiatedBy: op.InitiatedBy,
+			}, r.opts.Now())
+		}
+		p := syncParams{Prune: op.Rollback.Prune, DryRun: op.Rollback.DryRun}
+		return r.runOperation(ctx, a, &op, cmp, p, 0)
+	default:
+		s := op.Sync
+		pinned := ""
+		if s.Revision != "" {
+			if pinned, err = r.source.Resolve(ctx, a.Spec.Source.RepoURL, s.Revision); err != nil {
+				cmp := &comparison{err: err}
+				return r.runOperation(ctx, a, &op, cmp, syncParams{}, 0)
+			}
+		}
+		cmp := r.compare(ctx, a, a.Spec.Source, pinned)
+		p := syncParams{Prune: s.Prune, DryRun: s.DryRun, Resources: s.Resources, Options: s.SyncOptions}
+		return r.runOperation(ctx, a, &op, cmp, p, 0)
+	}
+}
+
+// rejectOperation records why a requested operation cannot run.
+func (r *Reconciler) rejectOperation(ctx context.Context, a *app.Application, cause error) error {
+	st := a.Status.DeepCopy()
+	st.SetCondition(app.ConditionInvalidSpecError, "operation rejected: "+cause.Error(), r.opts.Now())
+	_, err := r.putStatus(ctx, a, *st)
+	return err
+}
+
+// automatedSync decides whether automated sync should run now. It returns
+// the operation to run with its retry count, or how long to wait before a
+// retry is due.
+func (r *Reconciler) automatedSync(a *app.Application, cmp *comparison) (*app.Operation, int64, time.Duration) {
+	if cmp.err != nil || !a.IsAutomated() || !cmp.syncable(a.AutoPrune()) {
+		return nil, 0, 0
+	}
+	var retries int64
+	if last := a.Status.OperationState; last != nil && last.SyncResult != nil && last.SyncResult.Revision == cmp.revision && !last.SyncResult.DryRun {
+		switch {
+		case last.Phase == app.OperationSucceeded && !a.SelfHeal():
+			return nil, 0, 0 // synced this revision once; drift is only shown
+		case last.Phase == app.OperationFailed || last.Phase == app.OperationError:
+			var policy *app.RetryStrategy
+			if a.Spec.SyncPolicy != nil {
+				policy = a.Spec.SyncPolicy.Retry
+			}
+			if policy == nil || !policy.Allows(last.RetryCount) {
+				return nil, 0, 0 // the failure stands until git or a person changes something
+			}
+			delay, err := policy.Delay(last.RetryCount)
+			if err != nil {
+				return nil, 0, 0
+			}
+			if last.FinishedAt != nil {
+				if wait := last.FinishedAt.Add(delay).Sub(r.opts.Now()); wait > 0 {
+					return nil, 0, wait
+				}
+			}
+			retries = last.RetryCount + 1
+		}
+	}
+	return &app.Operation{
+		Sync:        &app.SyncOperation{Revision: cmp.revision, Prune: a.AutoPrune()},
+		InitiatedBy: app.InitiatedBy{Automated: true},
+	}, retries, 0
+}
+
+// runOperation carries out a sync (or the sync half of a rollback) of what
+// cmp found and records it in status: Running first, then the change set
+// wave by wave, then the outcome and, on success, a history entry.
+func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *app.Operation, cmp *comparison, p syncParams, retries int64) (time.Duration, error) {
+	start := metav1.NewTime(r.opts.Now())
+	state := &app.OperationState{Operation: *op, Phase: app.OperationRunning, Message: "syncing", StartedAt: start, RetryCount: retries}
+	st := a.Status.DeepCopy()
+	st.OperationState = state
+	a, err := r.putStatus(ctx, a, *st)
+	if err != nil {
+		return 0, err
+	}
+	progress := func(cs *app.ChangeSet, msg string) {
+		st := a.Status.DeepCopy()
+		st.OperationState.SyncResult = cs
+		st.OperationState.Message = msg
+		if updated, err := r.putStatus(ctx, a, *st); err == nil {
+			a = updated
+		}
+	}
+
+	var cs *app.ChangeSet
+	if cmp.err != nil {
+		err = fmt.Errorf("comparison failed: %w", cmp.err)
+		cs = &app.ChangeSet{Revision: cmp.revision, DryRun: p.DryRun}
+	} else {
+		cs, err = r.execute(ctx, a, cmp, p, progress)
+	}
+
+	st = a.Status.DeepCopy()
+	finished := metav1.NewTime(r.opts.Now())
+	st.OperationState.SyncResult = cs
+	st.OperationState.FinishedAt = &finished
+	if err != nil {
+		st.OperationState.Phase = app.OperationFailed
+		st.OperationState.Message = err.Error()
+		st.SetCondition(app.ConditionSyncError, "sync failed: "+err.Error(), finished.Time)
+		r.log.Info("sync failed", "app", a.Key(), "revision", shortSHA(cmp.revision), "err", err)
+	} else {
+		st.OperationState.Phase = app.OperationSucceeded
+		st.OperationState.Message = summarize(cs)
+		st.RemoveCondition(app.ConditionSyncError)
+		if !p.DryRun {
+			st.AddHistory(app.HistoryEntry{
+				Revision:        cmp.revision,
+				Source:          cmp.source,
+				DeployedAt:      finished,
+				DeployStartedAt: &start,
+				InitiatedBy:     op.InitiatedBy,
+			}, a.HistoryLimit())
+		}
+		r.log.Info("synced", "app", a.Key(), "revision", shortSHA(cmp.revision), "result", st.OperationState.Message)
+	}
+	if _, err := r.putStatus(ctx, a, *st); err != nil {
+		return 0, err
+	}
+	r.queue.Add(a.Key())
+	return 0, nil
+}
+
+// summarize says what a change set did in one line.
+func summarize(cs *app.ChangeSet) string {
+	verb := "synced"
+	if cs.DryRun {
+		verb = "dry run"
+	}
+	return fmt.Sprintf("%s %s: %d created, %d configured, %d unchanged, %d pruned, %d skipped", verb, shortSHA(cs.Revision),
+		cs.Count(app.ActionCreated), cs.Count(app.ActionConfigured), cs.Count(app.ActionUnchanged), cs.Count(app.ActionPruned), cs.Count(app.ActionSkipped))
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// execute runs the plan for what cmp found: pre-flight dry run of every
+// object, then wave by wave apply (waiting for health before the next wave),
+// then prune. The returned change set holds what was done, also on error.
+func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *comparison, p syncParams, progress func(*app.ChangeSet, string)) (*app.ChangeSet, error) {
+	cs := &app.ChangeSet{Revision: cmp.revision, DryRun: p.DryRun}
+	desired := make([]*unstructured.Unstructured, 0, len(cmp.desired))
+	for _, o := range cmp.desired {
+		if _, shared := cmp.shared[app.KeyOf(o)]; !shared {
+			desired = append(desired, o)
+		}
+	}
+	plan, err := NewPlan(desired, cmp.inventory, PlanOptions{AppNamespace: a.Namespace, AppName: a.Name, Prune: p.Prune, Resources: p.Resources})
+	if err != nil {
+		return cs, err
+	}
+	options := p.Options
+	if a.Spec.SyncPolicy != nil {
+		options = append(append(app.SyncOptions{}, a.Spec.SyncPolicy.SyncOptions...), options...)
+	}
+	if options.True(app.OptionCreateNamespace) && a.Spec.Destination.Namespace != "" && !p.DryRun {
+		if err := r.ensureNamespace(ctx, a.Spec.Destination.Namespace); err != nil {
+			return cs, err
+		}
+	}
+	force := !options.False(app.OptionServerSideApplyForce)
+	if failed := r.preflight(ctx, plan, force, cs); failed > 0 {
+		return cs, fmt.Errorf("%d object(s) failed validation, nothing was applied: %s", failed, firstFailure(cs))
+	}
+	if p.DryRun {
+		r.describeDryRun(plan, cmp, cs)
+		return cs, nil
+	}
+	statusOf := map[app.ResourceKey]diff.Status{}
+	for _, res := range cmp.results {
+		statusOf[res.Key] = res.Status
+	}
+	for i, w := range plan.Waves {
+		var applied []*unstructured.Unstructured
+		var hooks []hookRun
+		for _, t := range w.Tasks {
+			switch t.Action {
+			case TaskSkip:
+				cs.Resources = append(cs.Resources, change(t, w, app.ActionSkipped, t.Reason))
+			case TaskRunHook:
+				run, c := r.startHook(ctx, t, w, force)
+				cs.Resources = append(cs.Resources, c)
+				if run.obj != nil {
+					hooks = append(hooks, run)
+					applied = append(applied, run.obj)
+				}
+			default:
+				obj, c := r.applyTask(ctx, t, w, force, options.True(app.OptionApplyOutOfSyncOnly) && statusOf[t.Key] == diff.InSync)
+				cs.Resources = append(cs.Resources, c)
+				if obj != nil {
+					applied = append(applied, obj)
+				}
+			}
+		}
+		progress(cs, fmt.Sprintf("%s wave %d applied", w.Phase, w.Wave))
+		if cs.Failed() {
+			r.runSyncFail(ctx, plan, force, cs)
+			return cs, fmt.Errorf("%s wave %d: %s", w.Phase, w.Wave, firstFailure(cs))
+		}
+		last := i == len(plan.Waves)-1
+		if !last || len(hooks) > 0 {
+			if err := r.waitHealthy(ctx, applied, r.opts.WaveTimeout); err != nil {
+				r.finishHooks(ctx, hooks, cs, false)
+				r.runSyncFail(ctx, plan, force, cs)
+				return cs, fmt.Errorf("%s wave %d: %w", w.Phase, w.Wave, err)
+			}
+			r.finishHooks(ctx, hooks, cs, true)
+			progress(cs, fmt.Sprintf("%s wave %d healthy", w.Phase, w.Wave))
+		}
+	}
+	for _, t := range plan.Prune {
+		if t.Action == TaskSkip {
+			cs.Resources = append(cs.Resources, app.Change{Group: t.Key.Group, Kind: t.Key.Kind, Namespace: t.Key.Namespace, Name: t.Key.Name, Action: app.ActionSkipped, Message: t.Reason})
+			continue
+		}
+		cs.Resources = append(cs.Resources, r.prune(ctx, a, t, options))
+	}
+	if cs.Failed() {
+		return cs, errors.New(firstFailure(cs))
+	}
+	return cs, nil
+}
+
+// change builds the change-set entry of a task.
+func change(t Task, w Wave, action app.Action, msg string) app.Change {
+	c := app.Change{Group: t.Key.Group, Kind: t.Key.Kind, Namespace: t.Key.Namespace, Name: t.Key.Name,
+		Action: action, Message: msg, SyncPhase: w.Phase, Wave: w.Wave}
+	if t.Desired != nil {
+		c.Version = t.Desired.GroupVersionKind().Version
+	}
+	if t.Action == TaskRunHook {
+		c.HookType = t.Policy.Phase
+	}
+	return c
+}
+
+func firstFailure(cs *app.ChangeSet) string {
+	for _, c := range cs.Resources {
+		if c.Action == app.ActionFailed {
+			return c.Message
+		}
+	}
+	return "failed"
+}
+
+// applyTask applies one object and says whether it was created, configured
+// or left unchanged.
+func (r *Reconciler) applyTask(ctx context.Context, t Task, w Wave, force, skipInSync bool) (*unstructured.Unstructured, app.Change) {
+	if skipInSync {
+		return t.Live, change(t, w, app.ActionUnchanged, "in sync (ApplyOutOfSyncOnly)")
+	}
+	out, err := r.apply(ctx, t.Desired, applyOptions{Force: force})
+	if err != nil {
+		return nil, change(t, w, app.ActionFailed, fmt.Sprintf("%s: apply failed: %v", t.Key, err))
+	}
+	switch {
+	case t.Live == nil:
+		return out, change(t, w, app.ActionCreated, "")
+	case out.GetResourceVersion() == t.Live.GetResourceVersion():
+		return out, change(t, w, app.ActionUnchanged, "")
+	default:
+		return out, change(t, w, app.ActionConfigured, "")
+	}
+}
+
+// preflight dry-run applies every object the plan applies, so that an
+// object the API server would reject fails the sync before anything is
+// changed. Kinds whose CRD comes in the same sync cannot be checked yet and
+// are skipped. It returns how many failed, recording them in cs.
+func (r *Reconciler) preflight(ctx context.Context, plan *Plan, force bool, cs *app.ChangeSet) int {
+	failed := 0
+	for _, w := range plan.Waves {
+		for _, t := range w.Tasks {
+			if t.Action != TaskApply || t.Desired == nil {
+				continue
+			}
+			if _, err := r.resourceFor(t.Desired); err != nil {
+				continue // CRD not installed yet
+			}
+			if _, err := r.apply(ctx, t.Desired, applyOptions{DryRun: true, Force: force}); err != nil {
+				failed++
+				cs.Resources = append(cs.Resources, change(t, w, app.ActionFailed, fmt.Sprintf("%s: %v", t.Key, err)))
+			}
+		}
+	}
+	return failed
+}
+
+// describeDryRun fills cs with what a sync would do, from the comparison.
+func (r *Reconciler) describeDryRun(plan *Plan, cmp *comparison, cs *app.ChangeSet) {
+	statusOf := map[app.ResourceKey]diff.Status{}
+	for _, res := range cmp.results {
+		statusOf[res.Key] = res.Status
+	}
+	for _, w := range plan.Waves {
+		for _, t := range w.Tasks {
+			action := app.ActionConfigured
+			switch {
+			case t.Action == TaskSkip:
+				action = app.ActionSkipped
+			case t.Live == nil:
+				action = app.ActionCreated
+			case statusOf[t.Key] == diff.InSync:
+				action = app.ActionUnchanged
+			}
+			cs.Resources = append(cs.Resources, change(t, w, action, t.Reason))
+		}
+	}
+	for _, t := range plan.Prune {
+		action := app.ActionPruned
+		if t.Action == TaskSkip {
+			action = app.ActionSkipped
+		}
+		cs.Resources = append(cs.Resources, app.Change{Group: t.Key.Group, Kind: t.Key.Kind, Namespace: t.Key.Namespace, Name: t.Key.Name, Action: action, Message: t.Reason})
+	}
+}
+
+// ensureNamespace creates the destination namespace if it does not exist. It
+// carries no tracking id: gyre never prunes a namespace it created this way.
+func (r *Reconciler) ensureNamespace(ctx context.Context, name string) error {
+	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}}
+	if _, err := r.apply(ctx, ns, applyOptions{Force: false}); err != nil {
+		return fmt.Errorf("Namespace/%s: create: %w", name, err)
+	}
+	return nil
+}

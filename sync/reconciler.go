@@ -1,0 +1,379 @@
+package sync
+
+import (
+	"context"
+	"log/slog"
+	gosync "sync"
+	"time"
+
+	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/live"
+	"github.com/gyre-cd/gyre/render"
+	"github.com/gyre-cd/gyre/source"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+)
+
+// Options configure a Reconciler.
+type Options struct {
+	// Workers is how many Applications are reconciled at once. Default 8.
+	Workers int
+	// ResyncPeriod is how often every Application is compared even when
+	// nothing told gyre it changed. Default 3m.
+	ResyncPeriod time.Duration
+	// FieldManager is the server-side apply field manager. Default "gyre".
+	FieldManager string
+	// WaveTimeout bounds the wait for one wave to become healthy. Default 5m.
+	WaveTimeout time.Duration
+	// Namespace limits the Applications watched to one namespace; empty
+	// watches all.
+	Namespace string
+	// Logger receives the loop's messages. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// DefaultOptions returns the defaults described on Options.
+func DefaultOptions() Options {
+	return Options{Workers: 8, ResyncPeriod: 3 * time.Minute, FieldManager: "gyre", WaveTimeout: 5 * time.Minute}
+}
+
+func (o *Options) setDefaults() {
+	d := DefaultOptions()
+	if o.Workers <= 0 {
+		o.Workers = d.Workers
+	}
+	if o.ResyncPeriod <= 0 {
+		o.ResyncPeriod = d.ResyncPeriod
+	}
+	if o.FieldManager == "" {
+		o.FieldManager = d.FieldManager
+	}
+	if o.WaveTimeout <= 0 {
+		o.WaveTimeout = d.WaveTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Reconciler drives every Application through the data path; see the package
+// documentation.
+type Reconciler struct {
+	opts    Options
+	log     *slog.Logger
+	dyn     dynamic.Interface
+	disco   discovery.DiscoveryInterface
+	source  *source.Cache
+	renders *render.Cache
+	live    *live.Cache
+	queue   workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	apps    cache.SharedIndexInformer
+	dry     *dryRunMemo
+
+	mu      gosync.Mutex
+	caps    *render.Capabilities
+	started bool
+}
+
+// New builds a Reconciler that talks to the cluster at cfg and reads git
+// through src.
+func New(cfg *rest.Config, src *source.Cache, opts Options) (*Reconciler, error) {
+	opts.setDefaults()
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reconciler{
+		opts:    opts,
+		log:     opts.Logger,
+		dyn:     dyn,
+		disco:   disco,
+		source:  src,
+		renders: render.NewCache(render.DefaultCacheOptions()),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.NewTypedMaxOfRateLimiter(
+				workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](100*time.Millisecond, 2*time.Minute),
+			),
+			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "applications"}),
+		dry: newDryRunMemo(),
+	}
+	r.live, err = live.New(cfg, live.Options{OnChange: r.Refresh, Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Live returns the live-state cache, for the resource tree.
+func (r *Reconciler) Live() *live.Cache { return r.live }
+
+// Run installs the Application CRD, starts the watches and the workers, and
+// blocks until ctx is done.
+func (r *Reconciler) Run(ctx context.Context) error {
+	if err := installCRD(ctx, r.dyn, r.opts.FieldManager); err != nil {
+		return err
+	}
+	r.live.Start(ctx)
+	r.refreshCapabilities()
+
+	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.dyn, 0, r.opts.Namespace, nil)
+	r.apps = f.ForResource(app.GroupVersionResource()).Informer()
+	r.apps.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    r.enqueueObject,
+		UpdateFunc: func(_, obj any) { r.enqueueObject(obj) },
+		DeleteFunc: r.enqueueObject,
+	})
+	f.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), r.apps.HasSynced) {
+		return ctx.Err()
+	}
+	r.mu.Lock()
+	r.started = true
+	r.mu.Unlock()
+
+	go func() {
+		if err := r.source.Poll(ctx, r.repositoryMoved); err != nil && ctx.Err() == nil {
+			r.log.Error("git poller stopped", "err", err)
+		}
+	}()
+	var wg gosync.WaitGroup
+	for range r.opts.Workers {
+		wg.Go(func() {
+			for r.processNext(ctx) {
+			}
+		})
+	}
+	<-ctx.Done()
+	r.queue.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+// Ready reports whether the Application watch and the live cache have synced.
+func (r *Reconciler) Ready() bool {
+	r.mu.Lock()
+	started := r.started
+	r.mu.Unlock()
+	return started && r.live.HasSynced()
+}
+
+// Refresh queues an Application for an immediate comparison.
+func (r *Reconciler) Refresh(key types.NamespacedName) { r.queue.Add(key) }
+
+// RefreshRepository drops the cached ref listing of a repository and queues
+// every Application whose source is that repository (and, if revision is not
+// empty, whose targetRevision is revision — a branch or tag name as pushed).
+// It returns the keys queued. Webhooks call it.
+func (r *Reconciler) RefreshRepository(repoURL, revision string) []types.NamespacedName {
+	norm, err := source.NormalizeURL(repoURL)
+	if err != nil {
+		return nil
+	}
+	r.source.Refresh(norm)
+	var keys []types.NamespacedName
+	for _, a := range r.Applications() {
+		n, err := source.NormalizeURL(a.Spec.Source.RepoURL)
+		if err != nil || n != norm {
+			continue
+		}
+		if revision != "" && !revisionMatches(a.Spec.Source.TargetRevision, revision) {
+			continue
+		}
+		keys = append(keys, a.Key())
+		r.queue.Add(a.Key())
+	}
+	return keys
+}
+
+// revisionMatches reports whether a push of ref (e.g. "refs/heads/main" or
+// "main") can move an app that tracks target.
+func revisionMatches(target, ref string) bool {
+	if target == "" || target == "HEAD" {
+		return true // HEAD follows the default branch, which we cannot see from here
+	}
+	for _, prefix := range []string{"refs/heads/", "refs/tags/", ""} {
+		if prefix+target == ref {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Reconciler) repositoryMoved(repoURL string) {
+	for _, a := range r.Applications() {
+		if n, err := source.NormalizeURL(a.Spec.Source.RepoURL); err == nil && n == repoURL {
+			r.queue.Add(a.Key())
+		}
+	}
+}
+
+// Applications returns every watched Application, decoded.
+func (r *Reconciler) Applications() []*app.Application {
+	if r.apps == nil {
+		return nil
+	}
+	var out []*app.Application
+	for _, obj := range r.apps.GetStore().List() {
+		if a, err := app.FromUnstructured(obj.(*unstructured.Unstructured)); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Application returns one watched Application.
+func (r *Reconciler) Application(key types.NamespacedName) (*app.Application, bool) {
+	if r.apps == nil {
+		return nil, false
+	}
+	obj, ok, err := r.apps.GetStore().GetByKey(key.Namespace + "/" + key.Name)
+	if err != nil || !ok {
+		return nil, false
+	}
+	a, err := app.FromUnstructured(obj.(*unstructured.Unstructured))
+	return a, err == nil
+}
+
+func (r *Reconciler) enqueueObject(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if m, ok := obj.(metav1.Object); ok {
+		r.queue.Add(types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
+	}
+}
+
+func (r *Reconciler) processNext(ctx context.Context) bool {
+	key, quit := r.queue.Get()
+	if quit {
+		return false
+	}
+	defer r.queue.Done(key)
+	requeue, err := r.reconcile(ctx, key)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		if !apierrors.IsConflict(err) {
+			r.log.Warn("reconcile failed", "app", key, "err", err)
+		}
+		r.queue.AddRateLimited(key)
+	case requeue > 0:
+		r.queue.Forget(key)
+		r.queue.AddAfter(key, requeue)
+	default:
+		r.queue.Forget(key)
+		r.queue.AddAfter(key, r.opts.ResyncPeriod)
+	}
+	return true
+}
+
+// reconcile brings one Application one step further and says when to look
+// again (0: after the resync period).
+func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (time.Duration, error) {
+	a, ok := r.Application(key)
+	if !ok {
+		return 0, nil // deleted; its objects stay unless the finalizer asked otherwise
+	}
+	if a.DeletionTimestamp != nil {
+		return r.finalize(ctx, a)
+	}
+	if a.Operation != nil {
+		return r.startOperation(ctx, a)
+	}
+	cmp := r.compare(ctx, a, a.Spec.Source, "")
+	a, err := r.writeComparison(ctx, a, cmp)
+	if err != nil {
+		return 0, err
+	}
+	op, _, wait := r.automatedSync(a, cmp)
+	if op != nil {
+		// Decide again on a fresh copy: the watched one may not show the
+		// outcome of gyre's last operation yet (a rollback that suspended
+		// automation, say).
+		if a, err = r.fresh(ctx, key); err != nil {
+			return 0, err
+		}
+		var retries int64
+		if op, retries, wait = r.automatedSync(a, cmp); op != nil {
+			return r.runOperation(ctx, a, op, cmp, syncParams{Prune: op.Sync.Prune}, retries)
+		}
+	}
+	if wait > 0 {
+		return wait, nil
+	}
+	if cmp.err != nil {
+		return errorBackoff, nil
+	}
+	return 0, nil
+}
+
+// fresh reads an Application from the API server rather than the watch.
+func (r *Reconciler) fresh(ctx context.Context, key types.NamespacedName) (*app.Application, error) {
+	u, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return app.FromUnstructured(u)
+}
+
+// errorBackoff is how soon an Application whose comparison failed is looked
+// at again.
+const errorBackoff = 30 * time.Second
+
+func (r *Reconciler) refreshCapabilities() {
+	caps := &render.Capabilities{}
+	if v, err := r.disco.ServerVersion(); err == nil {
+		caps.KubeVersion = v.GitVersion
+	}
+	if _, lists, err := r.disco.ServerGroupsAndResources(); err == nil || len(lists) > 0 {
+		seen := map[string]bool{}
+		for _, l := range lists {
+			if !seen[l.GroupVersion] {
+				seen[l.GroupVersion] = true
+				caps.APIVersions = append(caps.APIVersions, l.GroupVersion)
+			}
+			for _, res := range l.APIResources {
+				caps.APIVersions = append(caps.APIVersions, l.GroupVersion+"/"+res.Kind)
+			}
+		}
+	}
+	r.mu.Lock()
+	r.caps = caps
+	r.mu.Unlock()
+}
+
+func (r *Reconciler) capabilities() *render.Capabilities {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.caps
+}
+
+// Tree returns the resource tree of a: the objects its status lists, with
+// what the cluster made from them below.
+func (r *Reconciler) Tree(a *app.Application) []app.TreeNode {
+	inputs := make([]live.TreeInput, 0, len(a.Status.Resources))
+	for _, res := range a.Status.Resources {
+		in := live.TreeInput{Key: res.Key(), Version: res.Version, Sync: res.Status}
+		if obj, ok := r.live.Get(res.Key()); ok {
+			in.Live = obj
+		}
+		inputs = append(inputs, in)
+	}
+	return r.live.Tree(a.Namespace, a.Name, inputs)
+}

@@ -1,0 +1,145 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gyre-cd/gyre/app"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+)
+
+// writeComparison records what a comparison found in a's status, writing
+// only when something changed.
+func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cmp *comparison) (*app.Application, error) {
+	st := a.Status.DeepCopy()
+	now := r.opts.Now()
+	if cmp.err != nil {
+		st.SetCondition(app.ConditionComparisonError, cmp.err.Error(), now)
+		if cmp.revision != "" {
+			// The commit is known but cannot be rendered: the cluster keeps
+			// the last good state, which is not what git says.
+			st.Sync.Status = app.OutOfSync
+			st.Sync.Revision = cmp.revision
+			st.Health = app.HealthState{Status: app.Degraded, Message: "render failed: " + cmp.err.Error()}
+		} else {
+			st.Sync.Status = app.SyncUnknown
+		}
+	} else {
+		st.RemoveCondition(app.ConditionComparisonError)
+		st.Sync = app.SyncState{Status: cmp.sync, Revision: cmp.revision, ComparedTo: &app.ComparedTo{Source: cmp.source, Destination: a.Spec.Destination}}
+		st.Health = cmp.health
+		st.Resources = cmp.resources
+		st.Summary.Images = cmp.images
+		st.SourceType = cmp.srcType
+		if len(cmp.shared) > 0 {
+			var msgs []string
+			for k, owner := range cmp.shared {
+				msgs = append(msgs, fmt.Sprintf("%s is tracked by Application %s", k, owner))
+			}
+			sort.Strings(msgs)
+			st.SetCondition(app.ConditionSharedResourceWarning, strings.Join(msgs, "; ")+"; gyre leaves it alone", now)
+		} else {
+			st.RemoveCondition(app.ConditionSharedResourceWarning)
+		}
+	}
+	st.ObservedGeneration = a.Generation
+	if sameStatus(&a.Status, st) {
+		return a, nil
+	}
+	st.ReconciledAt = &metav1.Time{Time: now}
+	// The watched copy may lag behind gyre's own last write: on a conflict
+	// the comparison is dropped and made again from a fresher copy, never
+	// written over a newer status.
+	return r.writeStatus(ctx, a, *st, false)
+}
+
+// sameStatus compares two statuses as they would be stored, ignoring
+// reconciledAt.
+func sameStatus(a, b *app.Status) bool {
+	ac, bc := *a, *b
+	ac.ReconciledAt, bc.ReconciledAt = nil, nil
+	aj, err1 := json.Marshal(ac)
+	bj, err2 := json.Marshal(bc)
+	return err1 == nil && err2 == nil && bytes.Equal(aj, bj)
+}
+
+// putStatus writes st as the status of a, which must be the copy gyre last
+// wrote or read fresh. gyre alone writes status, so on a conflict (someone
+// changed the spec meanwhile) it reads the object again and writes the same
+// status over it. It returns the updated Application.
+func (r *Reconciler) putStatus(ctx context.Context, a *app.Application, st app.Status) (*app.Application, error) {
+	return r.writeStatus(ctx, a, st, true)
+}
+
+// writeStatus writes st as a's status; with overwrite, a conflict is
+// resolved by writing st over the newer object.
+func (r *Reconciler) writeStatus(ctx context.Context, a *app.Application, st app.Status, overwrite bool) (*app.Application, error) {
+	ri := r.dyn.Resource(app.GroupVersionResource()).Namespace(a.Namespace)
+	cur := a.DeepCopy()
+	for attempt := 0; ; attempt++ {
+		cur.Status = st
+		u, err := cur.ToUnstructured()
+		if err != nil {
+			return nil, err
+		}
+		out, err := ri.UpdateStatus(ctx, u, metav1.UpdateOptions{FieldManager: r.opts.FieldManager})
+		if apierrors.IsConflict(err) && overwrite && attempt < 5 {
+			latest, gerr := ri.Get(ctx, a.Name, metav1.GetOptions{})
+			if gerr != nil {
+				return nil, gerr
+			}
+			if cur, gerr = app.FromUnstructured(latest); gerr != nil {
+				return nil, gerr
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("application %s/%s: write status: %w", a.Namespace, a.Name, err)
+		}
+		return app.FromUnstructured(out)
+	}
+}
+
+var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// installCRD applies the Application CRD (idempotent: an unchanged CRD is not
+// written) and waits until the API server serves it.
+func installCRD(ctx context.Context, dyn dynamic.Interface, fieldManager string) error {
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(app.CRD(), &obj.Object); err != nil {
+		return fmt.Errorf("application CRD: %w", err)
+	}
+	crds := dyn.Resource(crdResource)
+	if _, err := crds.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: fieldManager, Force: true}); err != nil {
+		return fmt.Errorf("install application CRD: %w", err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		got, err := crds.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			if m["type"] == "Established" && m["status"] == "True" {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("application CRD not established: %w", err)
+	}
+	return nil
+}
