@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/diff"
@@ -87,7 +88,12 @@ func (r *Reconciler) render(ctx context.Context, a *app.Application, src app.Sou
 	if err != nil {
 		return nil, err
 	}
-	return r.renders.Render(revision, files, src.Path, opts)
+	start := time.Now()
+	res, err := r.renders.Render(revision, files, src.Path, opts)
+	if err == nil {
+		r.opts.Observer.Rendered(string(res.Type), time.Since(start))
+	}
+	return res, err
 }
 
 // renderOptions maps an Application's source options onto render's.

@@ -179,6 +179,7 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 	if _, err := r.putStatus(ctx, a, *st); err != nil {
 		return 0, err
 	}
+	r.opts.Observer.OperationFinished(a.Key(), st.OperationState.Phase)
 	r.queue.Add(a.Key())
 	return 0, nil
 }

@@ -40,6 +40,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Observer is told what the loop does, for metrics. Optional.
+	Observer Observer
 }
 
 // DefaultOptions returns the defaults described on Options.
@@ -67,6 +69,9 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
 }
 
 // Reconciler drives every Application through the data path; see the package
@@ -83,9 +88,10 @@ type Reconciler struct {
 	apps    cache.SharedIndexInformer
 	dry     *dryRunMemo
 
-	mu      gosync.Mutex
-	caps    *render.Capabilities
-	started bool
+	mu          gosync.Mutex
+	caps        *render.Capabilities
+	started     bool
+	subscribers []func(types.NamespacedName)
 }
 
 // New builds a Reconciler that talks to the cluster at cfg and reads git
@@ -256,7 +262,9 @@ func (r *Reconciler) enqueueObject(obj any) {
 		obj = d.Obj
 	}
 	if m, ok := obj.(metav1.Object); ok {
-		r.queue.Add(types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
+		key := types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()}
+		r.queue.Add(key)
+		r.notify(key)
 	}
 }
 
@@ -266,7 +274,9 @@ func (r *Reconciler) processNext(ctx context.Context) bool {
 		return false
 	}
 	defer r.queue.Done(key)
+	start := time.Now()
 	requeue, err := r.reconcile(ctx, key)
+	r.opts.Observer.Reconciled(key, time.Since(start))
 	switch {
 	case err != nil && ctx.Err() == nil:
 		if !apierrors.IsConflict(err) {
