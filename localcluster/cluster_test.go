@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
 
@@ -391,5 +392,44 @@ func TestServerReportsRealVersion(t *testing.T) {
 	}
 	if v.GitVersion != "v1.37.2" || v.Major != "1" || v.Minor != "37" {
 		t.Fatalf("server version %+v, want v1.37.2", v)
+	}
+}
+
+// TestPodsWithResourcesAndProbesRun covers pods whose status carries more
+// than the minimal pod's: a QoS class the API server computed from
+// resources (Burstable: the init container asks for none), init containers and
+// probes.
+func TestPodsWithResourcesAndProbesRun(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t)
+	tmpl := podTemplate("probed", "nginx")
+	tmpl.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox"}}
+	tmpl.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+	}
+	tmpl.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080)}}}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "probed"},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: selector("probed"), Template: tmpl},
+	}
+	if _, err := cluster.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	clustertest.Eventually(t, 30*time.Second, func() (bool, string) {
+		got, err := cluster.Client.AppsV1().Deployments(ns).Get(ctx, "probed", metav1.GetOptions{})
+		if err != nil || !deploymentAvailable(got) {
+			return false, fmt.Sprintf("deployment: %v %+v", err, got.Status)
+		}
+		return true, ""
+	})
+	pods, err := cluster.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		if p.Status.QOSClass != corev1.PodQOSBurstable || len(p.Status.InitContainerStatuses) != 1 {
+			t.Errorf("pod %s: qos %s, %d init statuses", p.Name, p.Status.QOSClass, len(p.Status.InitContainerStatuses))
+		}
 	}
 }

@@ -228,7 +228,6 @@ func (s *simulator) podStatus(pod *corev1.Pod) corev1.PodStatus {
 	if st.StartTime == nil {
 		st.StartTime = &now
 	}
-	st.QOSClass = corev1.PodQOSBestEffort
 	ready := corev1.ConditionTrue
 	readyReason := ""
 	if done {
