@@ -44,11 +44,11 @@ var (
 	// ErrDataDirInUse: another process runs a cluster on the data dir.
 	ErrDataDirInUse = errDataDirInUse
 	// ErrAddressInUse: the API address is taken by another process.
-	ErrAddressInUse = errors.New("address already in use")
+	ErrAddressInUse = errors.New("already in use")
 	// ErrDataDirNotWritable: the data dir cannot be created or written.
-	ErrDataDirNotWritable = errors.New("data dir is not writable")
+	ErrDataDirNotWritable = errors.New("not writable")
 	// ErrDataDirCorrupt: etcd could not open the data in the data dir.
-	ErrDataDirCorrupt = errors.New("data dir cannot be opened")
+	ErrDataDirCorrupt = errors.New("cannot be opened")
 )
 
 // Cluster is a running embedded control plane.
@@ -105,9 +105,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 
 	if c.lock, err = lockDataDir(dir); err != nil {
 		if errors.Is(err, errDataDirInUse) {
-			return nil, fmt.Errorf("data dir %s is in use (%w); stop the other gyre or choose another --data-dir", dir, err)
+			return nil, fmt.Errorf("data dir %s: %w; stop the other gyre or choose another --data-dir", dir, err)
 		}
-		return nil, fmt.Errorf("data dir %s: %w: %v", dir, ErrDataDirNotWritable, err)
+		return nil, fmt.Errorf("data dir %s: %w (%v)", dir, ErrDataDirNotWritable, unwrapPathError(err))
 	}
 	ln, err := net.Listen("tcp", opts.APIAddress)
 	if err != nil {
@@ -120,7 +120,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 
 	if c.logFile, err = os.OpenFile(filepath.Join(dir, "apiserver.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("data dir %s: %w: %v", dir, ErrDataDirNotWritable, err)
+		return nil, fmt.Errorf("data dir %s: %w (%v)", dir, ErrDataDirNotWritable, unwrapPathError(err))
 	}
 	redirectComponentLogs(c.logFile)
 	setServerVersion()
@@ -185,11 +185,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 // checkWritable creates dir if needed and proves a file can be written in it.
 func checkWritable(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("data dir %s: %w: %v; choose another with --data-dir", dir, ErrDataDirNotWritable, unwrapPathError(err))
+		return fmt.Errorf("data dir %s: %w (%v); choose another with --data-dir", dir, ErrDataDirNotWritable, unwrapPathError(err))
 	}
 	f, err := os.CreateTemp(dir, ".write-check-*")
 	if err != nil {
-		return fmt.Errorf("data dir %s: %w: %v; fix its permissions or choose another with --data-dir", dir, ErrDataDirNotWritable, unwrapPathError(err))
+		return fmt.Errorf("data dir %s: %w (%v); fix its permissions or choose another with --data-dir", dir, ErrDataDirNotWritable, unwrapPathError(err))
 	}
 	f.Close()
 	return os.Remove(f.Name())

@@ -3,12 +3,14 @@ package localcluster
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
 	"go.etcd.io/etcd/server/v3/embed"
 )
 
@@ -16,6 +18,9 @@ import (
 // clients on a unix socket. It returns once the member is ready.
 func startEtcd(dir, logFile string) (*embed.Etcd, string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", err
+	}
+	if err := checkBackend(filepath.Join(dir, "member", "snap", "db")); err != nil {
 		return nil, "", err
 	}
 	cfg := embed.NewConfig()
@@ -64,4 +69,18 @@ func etcdSocketPath(dir string) string {
 	}
 	sum := sha256.Sum256([]byte(dir))
 	return filepath.Join(os.TempDir(), "gyre-etcd-"+hex.EncodeToString(sum[:8])+".sock")
+}
+
+// checkBackend opens etcd's database read-only, if there is one. etcd itself
+// panics in a goroutine of its own on a database it cannot open, which would
+// take the process down with a stack trace instead of an error.
+func checkBackend(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return db.Close()
 }

@@ -15,7 +15,7 @@ import (
 type dirLock struct{ f *os.File }
 
 // errDataDirInUse is returned when another process holds the data dir.
-var errDataDirInUse = errors.New("data dir is in use")
+var errDataDirInUse = errors.New("in use")
 
 func lockDataDir(dir string) (*dirLock, error) {
 	path := filepath.Join(dir, "lock")

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/gyre-cd/gyre/source"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 )
 
 // The integration tests share one embedded cluster and one Reconciler; each
@@ -39,7 +42,9 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			return nil, err
 		}
-		r, err := New(c.Config, src, Options{Logger: slog.New(slog.DiscardHandler), WaveTimeout: 30 * time.Second})
+		cfg := rest.CopyConfig(c.Config)
+		cfg.WrapTransport = requests.wrap
+		r, err := New(cfg, src, Options{Logger: slog.New(slog.DiscardHandler), WaveTimeout: 30 * time.Second})
 		if err != nil {
 			return nil, err
 		}
@@ -66,6 +71,45 @@ func TestMain(m *testing.M) {
 }
 
 var ctx = context.Background()
+
+// requests counts the API requests the shared Reconciler makes, by kind.
+var requests = &requestCounter{}
+
+type requestCounter struct {
+	mu     gosync.Mutex
+	counts map[string]int
+}
+
+func (c *requestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		kind := req.Method
+		if req.URL.Query().Get("dryRun") != "" {
+			kind = "DRYRUN"
+		} else if req.URL.Query().Get("watch") == "true" {
+			kind = "WATCH"
+		}
+		c.mu.Lock()
+		if c.counts == nil {
+			c.counts = map[string]int{}
+		}
+		c.counts[kind]++
+		c.mu.Unlock()
+		return rt.RoundTrip(req)
+	})
+}
+
+// take returns the counts since the last take.
+func (c *requestCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.counts
+	c.counts = nil
+	return out
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // repo is a real git repository in a temporary directory.
 type repo struct {

@@ -1,13 +1,7 @@
 package main
 
-import (
-	"fmt"
-	"os"
-)
+import "os"
 
 func main() {
-	if err := newRootCommand().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "gyre:", err)
-		os.Exit(1)
-	}
+	os.Exit(exitStatus(newRootCommand().Execute(), os.Stderr))
 }

@@ -130,7 +130,7 @@ Press Ctrl-C to stop.
 func deployExamples(ctx context.Context, c *localcluster.Cluster, now time.Time) ([]string, error) {
 	repoDir := filepath.Join(c.DataDir(), "examples")
 	if _, err := examples.Seed(repoDir, now); err != nil {
-		return nil, fmt.Errorf("examples repository %s: %w", repoDir, err)
+		return nil, err
 	}
 	dyn, err := dynamic.NewForConfig(c.RESTConfig())
 	if err != nil {

@@ -1,0 +1,221 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+)
+
+// Options for New.
+type Options struct {
+	// OnChange is called with the Application that owns a changed object: a
+	// managed object (its tracking annotation names the Application) or a
+	// descendant of one (found through ownerReferences). It is called from
+	// informer goroutines and must not block. Nil means nobody listens.
+	OnChange func(appKey types.NamespacedName)
+	// Logger receives watch errors and lifecycle messages. Default:
+	// slog.Default().
+	Logger *slog.Logger
+	// ResyncPeriod, when positive, replays every cached object to OnChange
+	// at that interval. Default 0: no resync; changes are event-driven.
+	ResyncPeriod time.Duration
+}
+
+// DefaultOptions returns the defaults New applies to unset fields.
+func DefaultOptions() Options {
+	return Options{OnChange: func(types.NamespacedName) {}, Logger: slog.Default()}
+}
+
+// withDefaults fills the unset fields of o from DefaultOptions.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.OnChange == nil {
+		o.OnChange = d.OnChange
+	}
+	if o.Logger == nil {
+		o.Logger = d.Logger
+	}
+	if o.ResyncPeriod < 0 {
+		o.ResyncPeriod = 0
+	}
+	return o
+}
+
+// Cache is the in-memory view of the cluster: managed objects and their
+// descendants, kept current by informers. It is safe for concurrent use.
+// Create it with New, then call Start once.
+type Cache struct {
+	opts     Options
+	log      *slog.Logger
+	dynamic  dynamic.Interface
+	metadata metadata.Interface
+	mapper   *restmapper.DeferredDiscoveryRESTMapper
+
+	mu sync.RWMutex
+	// ctx is Start's context; nil until Start. Informers run until it ends.
+	ctx context.Context
+	// managed holds the label-selected cluster-wide watches, one per
+	// resource, and kinds maps each watched kind to its watch.
+	managed map[schema.GroupResource]*watch
+	kinds   map[schema.GroupKind]*watch
+	// namespaces holds the descendant watches of each destination namespace.
+	namespaces map[string]*namespaceWatch
+}
+
+// New returns a Cache that talks to the cluster at cfg. It builds dynamic,
+// metadata and discovery clients; nothing is watched until Start and Watch or
+// WatchNamespace. When cfg sets no rate limit, the clients allow 50 requests
+// per second (bursts of 100) instead of client-go's 5, since starting a
+// dozen watches at once is normal.
+func New(cfg *rest.Config, opts Options) (*Cache, error) {
+	if cfg == nil {
+		return nil, errors.New("live cache: no REST config")
+	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 && cfg.RateLimiter == nil {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("live cache: dynamic client: %w", err)
+	}
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("live cache: metadata client: %w", err)
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("live cache: discovery client: %w", err)
+	}
+	opts = opts.withDefaults()
+	return &Cache{
+		opts:       opts,
+		log:        opts.Logger,
+		dynamic:    dyn,
+		metadata:   md,
+		mapper:     restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
+		managed:    map[schema.GroupResource]*watch{},
+		kinds:      map[schema.GroupKind]*watch{},
+		namespaces: map[string]*namespaceWatch{},
+	}, nil
+}
+
+// Start lets the cache run watches until ctx is done. It does not block and
+// starts nothing by itself: Watch and WatchNamespace start informers, which
+// stop when ctx ends. Calls after the first are ignored.
+func (c *Cache) Start(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		c.ctx = ctx
+	}
+}
+
+// runContext returns Start's context, or an error if Start was not called or
+// its context has ended.
+func (c *Cache) runContext() (context.Context, error) {
+	c.mu.RLock()
+	ctx := c.ctx
+	c.mu.RUnlock()
+	if ctx == nil {
+		return nil, errors.New("live cache: not started (call Start first)")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("live cache: stopped: %w", err)
+	}
+	return ctx, nil
+}
+
+// Mapping returns the REST mapping (resource and scope) of gvk, through the
+// cache's discovery mapper. When the kind is unknown it forgets cached
+// discovery and asks once more, since the kind may come from a CRD created
+// since discovery was last read. The error names the kind.
+func (c *Cache) Mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil && meta.IsNoMatchError(err) {
+		c.mapper.Reset()
+		m, err = c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("no resource %q in group %q: %w", gvk.Kind, gvk.Group, err)
+	}
+	return m, nil
+}
+
+// ResetMapping forgets cached discovery, so that the next Mapping or Watch
+// sees resources added since (after CRDs were applied).
+func (c *Cache) ResetMapping() {
+	c.mapper.Reset()
+}
+
+// HasSynced reports whether every watch started so far has listed its
+// objects and delivered their events, for readiness probes.
+func (c *Cache) HasSynced() bool {
+	for _, w := range c.watches() {
+		if !w.registration.HasSynced() {
+			return false
+		}
+	}
+	return true
+}
+
+// ResourceStats is the number of objects one watch holds.
+type ResourceStats struct {
+	// Resource is the watched resource.
+	Resource schema.GroupVersionResource
+	// Namespace is empty for the cluster-wide watches of managed objects and
+	// the namespace of a descendant watch.
+	Namespace string
+	// Managed is true for the label-selected watches of managed objects.
+	Managed bool
+	// Objects is the number of objects cached.
+	Objects int
+}
+
+// Stats returns the object count of every watch, managed watches first, then
+// by namespace and resource.
+func (c *Cache) Stats() []ResourceStats {
+	var out []ResourceStats
+	for _, w := range c.watches() {
+		out = append(out, ResourceStats{Resource: w.gvr, Namespace: w.namespace, Managed: w.managed, Objects: len(w.informer.GetStore().ListKeys())})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Managed != b.Managed {
+			return a.Managed
+		}
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Resource.String() < b.Resource.String()
+	})
+	return out
+}
+
+// watches returns every watch started so far.
+func (c *Cache) watches() []*watch {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*watch, 0, len(c.managed)+5*len(c.namespaces))
+	for _, w := range c.managed {
+		out = append(out, w)
+	}
+	for _, nw := range c.namespaces {
+		out = append(out, nw.watches...)
+	}
+	return out
+}

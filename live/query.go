@@ -1,0 +1,62 @@
+package live
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/gyre-cd/gyre/app"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Managed returns the cached objects whose tracking annotation names the
+// Application appNs/appName, sorted by key, from the kinds watched so far
+// (see Watch). The objects are the cache's own: callers must not modify
+// them.
+func (c *Cache) Managed(appNs, appName string) []*unstructured.Unstructured {
+	id := types.NamespacedName{Namespace: appNs, Name: appName}.String()
+	var out []*unstructured.Unstructured
+	for _, w := range c.managedWatches() {
+		objs, _ := w.informer.GetIndexer().ByIndex(indexApp, id)
+		for _, o := range objs {
+			if u, ok := o.(*unstructured.Unstructured); ok {
+				out = append(out, u)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *unstructured.Unstructured) int { return compareKeys(app.KeyOf(a), app.KeyOf(b)) })
+	return out
+}
+
+// Get returns the cached object with key k from the watches of managed
+// objects (any Application's, and labelled objects whose tracking id is
+// missing or names another object), if its kind is watched and the object
+// exists. The object is the cache's own: callers must not modify it.
+func (c *Cache) Get(k app.ResourceKey) (*unstructured.Unstructured, bool) {
+	c.mu.RLock()
+	w := c.kinds[k.GroupKind()]
+	c.mu.RUnlock()
+	if w == nil {
+		return nil, false
+	}
+	storeKey := k.Name
+	if k.Namespace != "" {
+		storeKey = k.Namespace + "/" + k.Name
+	}
+	o, ok, _ := w.informer.GetIndexer().GetByKey(storeKey)
+	if !ok {
+		return nil, false
+	}
+	u, ok := o.(*unstructured.Unstructured)
+	return u, ok
+}
+
+// compareKeys orders keys by group, kind, namespace and name.
+func compareKeys(a, b app.ResourceKey) int {
+	return cmp.Or(
+		cmp.Compare(a.Group, b.Group),
+		cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Namespace, b.Namespace),
+		cmp.Compare(a.Name, b.Name),
+	)
+}
