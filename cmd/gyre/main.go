@@ -1,7 +1,18 @@
 package main
 
-import "os"
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+)
 
 func main() {
-	os.Exit(exitStatus(newRootCommand().Execute(), os.Stderr))
+	// The Kubernetes libraries register their own flags (--version, klog's)
+	// on the process-wide set, which cobra would show as gyre's.
+	pflag.CommandLine = pflag.NewFlagSet("gyre", pflag.ContinueOnError)
+	if err := newRootCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "gyre:", err)
+		os.Exit(1)
+	}
 }
