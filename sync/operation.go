@@ -37,7 +37,6 @@ func (r *Reconciler) startOperation(ctx context.Context, a *app.Application) (ti
 	if err := op.Validate(); err != nil {
 		return 0, r.rejectOperation(ctx, a, err)
 	}
-	defer r.queue.Add(a.Key()) // compare again once the operation is done
 	switch {
 	case op.Resume != nil:
 		if a.ResumeAutomation() {
@@ -180,8 +179,7 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 		return 0, err
 	}
 	r.opts.Observer.OperationFinished(a.Key(), st.OperationState.Phase)
-	r.queue.Add(a.Key())
-	return 0, nil
+	return 0, nil // the watch brings the app back with its new status
 }
 
 // summarize says what a change set did in one line.

@@ -278,10 +278,13 @@ func (r *Reconciler) processNext(ctx context.Context) bool {
 	requeue, err := r.reconcile(ctx, key)
 	r.opts.Observer.Reconciled(key, time.Since(start))
 	switch {
+	case apierrors.IsConflict(err):
+		// The watched copy was behind gyre's own last write; the watch
+		// catches up within milliseconds.
+		r.queue.Forget(key)
+		r.queue.AddAfter(key, conflictRetry)
 	case err != nil && ctx.Err() == nil:
-		if !apierrors.IsConflict(err) {
-			r.log.Warn("reconcile failed", "app", key, "err", err)
-		}
+		r.log.Warn("reconcile failed", "app", key, "err", err)
 		r.queue.AddRateLimited(key)
 	case requeue > 0:
 		r.queue.Forget(key)
@@ -345,6 +348,10 @@ func (r *Reconciler) fresh(ctx context.Context, key types.NamespacedName) (*app.
 // errorBackoff is how soon an Application whose comparison failed is looked
 // at again.
 const errorBackoff = 30 * time.Second
+
+// conflictRetry is how soon an Application is looked at again after its
+// status write met a newer object.
+const conflictRetry = 20 * time.Millisecond
 
 func (r *Reconciler) refreshCapabilities() {
 	caps := &render.Capabilities{}
