@@ -175,6 +175,15 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 		}
 		r.log.Info("synced", "app", a.Key(), "revision", shortSHA(cmp.revision), "result", st.OperationState.Message)
 	}
+	if ctx.Err() != nil {
+		// Shutting down: record the operation as aborted, with a moment of
+		// its own to do so.
+		st.OperationState.Phase = app.OperationFailed
+		st.OperationState.Message = "aborted: gyre stopped during the operation; " + st.OperationState.Message
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+	}
 	if _, err := r.putStatus(ctx, a, *st); err != nil {
 		return 0, err
 	}

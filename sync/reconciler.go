@@ -130,9 +130,20 @@ func New(cfg *rest.Config, src *source.Cache, opts Options) (*Reconciler, error)
 // Live returns the live-state cache, for the resource tree.
 func (r *Reconciler) Live() *live.Cache { return r.live }
 
-// Run installs the Application CRD, starts the watches and the workers, and
-// blocks until ctx is done.
+// Run starts the watches and then works the queue until ctx is done: Start
+// followed by Work, for a process that is the only one reconciling.
 func (r *Reconciler) Run(ctx context.Context) error {
+	if err := r.Start(ctx); err != nil {
+		return err
+	}
+	r.Work(ctx)
+	return nil
+}
+
+// Start installs the Application CRD, starts the Application watch and the
+// live cache, and returns once the watch has synced. Every replica starts,
+// so that each can serve the API; only the leader works.
+func (r *Reconciler) Start(ctx context.Context) error {
 	if err := installCRD(ctx, r.dyn, r.opts.FieldManager); err != nil {
 		return err
 	}
@@ -153,7 +164,14 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	r.mu.Lock()
 	r.started = true
 	r.mu.Unlock()
+	return nil
+}
 
+// Work polls git and reconciles queued Applications until ctx is done; an
+// operation cut short by ctx is recorded as aborted. Only one process in a
+// cluster may work at a time (cmd/gyre elects it), and a Reconciler works
+// once: a process that loses the lead exits and starts afresh.
+func (r *Reconciler) Work(ctx context.Context) {
 	go func() {
 		if err := r.source.Poll(ctx, r.repositoryMoved); err != nil && ctx.Err() == nil {
 			r.log.Error("git poller stopped", "err", err)
@@ -169,7 +187,6 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	<-ctx.Done()
 	r.queue.ShutDown()
 	wg.Wait()
-	return nil
 }
 
 // Ready reports whether the Application watch and the live cache have synced.

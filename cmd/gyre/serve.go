@@ -27,6 +27,9 @@ func newServeCommand() *cobra.Command {
 		Workers:      8,
 		ResyncPeriod: 3 * time.Minute,
 		PollInterval: time.Minute,
+
+		LeaderElectionNamespace: os.Getenv("POD_NAMESPACE"),
+		LeaderElectionID:        "gyre-leader",
 	}}
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -45,17 +48,23 @@ compared with git.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to manage (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)")
 	f.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "directory for the git cache")
+	f.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "elect one replica to reconcile (the others serve the API and take over on loss)")
+	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader Lease (default: $POD_NAMESPACE)")
+	f.StringVar(&o.LeaderElectionID, "leader-election-id", o.LeaderElectionID, "name of the leader Lease")
 	o.addFlags(f)
 	return cmd
 }
 
 func runServe(ctx context.Context, o serveOptions) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if o.LeaderElect && o.LeaderElectionNamespace == "" {
+		return fmt.Errorf("--leader-elect needs --leader-election-namespace (or $POD_NAMESPACE)")
+	}
 	cfg, err := clusterConfig(o.Kubeconfig)
 	if err != nil {
 		return err
 	}
-	a, err := startAgent(ctx, cfg, o.agentOptions, log)
+	a, err := startAgent(ctx, cfg, o.agentOptions, agentHooks{}, log)
 	if err != nil {
 		return err
 	}

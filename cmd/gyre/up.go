@@ -87,7 +87,7 @@ func runUp(ctx context.Context, o upOptions, out io.Writer) error {
 	o.CacheDir = filepath.Join(c.DataDir(), "git-cache")
 	agentCtx, stopAgent := context.WithCancel(ctx)
 	defer stopAgent()
-	a, err := startAgent(agentCtx, c.RESTConfig(), o.agentOptions, log)
+	a, err := startAgent(agentCtx, c.RESTConfig(), o.agentOptions, agentHooks{}, log)
 	if err != nil {
 		return err
 	}
