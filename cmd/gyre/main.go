@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -11,8 +10,5 @@ func main() {
 	// The Kubernetes libraries register their own flags (--version, klog's)
 	// on the process-wide set, which cobra would show as gyre's.
 	pflag.CommandLine = pflag.NewFlagSet("gyre", pflag.ContinueOnError)
-	if err := newRootCommand().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "gyre:", err)
-		os.Exit(1)
-	}
+	os.Exit(exitStatus(newRootCommand().Execute(), os.Stderr))
 }

@@ -22,7 +22,9 @@ cluster, and converges the cluster to it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newUpCommand(), newServeCommand(), newVersionCommand())
+	cli := newCLIOptions()
+	cli.addFlags(root.PersistentFlags())
+	root.AddCommand(newUpCommand(), newServeCommand(), newVersionCommand(), newAppCommand(cli), newLoginCommand(cli))
 	return root
 }
 

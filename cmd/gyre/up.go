@@ -17,6 +17,7 @@ import (
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/examples"
 	"github.com/gyre-cd/gyre/localcluster"
+	"github.com/gyre-cd/gyre/web"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +33,7 @@ type upOptions struct {
 	Nodes    int
 	Examples bool
 	agentOptions
+	httpOptions
 }
 
 // upNamespace is where `gyre up` keeps its own Applications.
@@ -42,7 +44,7 @@ func newUpCommand() *cobra.Command {
 		Workers:      8,
 		ResyncPeriod: 3 * time.Minute,
 		PollInterval: 10 * time.Second,
-	}}
+	}, httpOptions: httpOptions{Addr: "127.0.0.1:8080"}}
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Run an embedded Kubernetes control plane with gyre on it",
@@ -65,6 +67,7 @@ every object again. Stop with Ctrl-C.`,
 	f.StringVar(&o.APIAddr, "api-addr", o.APIAddr, "address the Kubernetes API server listens on")
 	f.IntVar(&o.Nodes, "nodes", o.Nodes, "number of simulated nodes")
 	f.BoolVar(&o.Examples, "examples", o.Examples, "deploy the bundled example Applications (on first start)")
+	f.StringVar(&o.Addr, "addr", o.Addr, "address of the web UI, API, webhooks and metrics")
 	o.addFlags(f)
 	return cmd
 }
@@ -85,14 +88,40 @@ func runUp(ctx context.Context, o upOptions, out io.Writer) error {
 	}()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	o.CacheDir = filepath.Join(c.DataDir(), "git-cache")
+	tel, err := newTelemetry()
+	if err != nil {
+		return err
+	}
 	agentCtx, stopAgent := context.WithCancel(ctx)
 	defer stopAgent()
-	a, err := startAgent(agentCtx, c.RESTConfig(), o.agentOptions, agentHooks{}, log)
+	a, err := startAgent(agentCtx, c.RESTConfig(), o.agentOptions, tel.hooks(), log)
 	if err != nil {
 		return err
 	}
 	if err := a.waitReady(ctx, time.Minute); err != nil {
 		return err
+	}
+	token, err := readOrCreateSecret(filepath.Join(c.DataDir(), "admin-token"))
+	if err != nil {
+		return err
+	}
+	hookSecret, err := readOrCreateSecret(filepath.Join(c.DataDir(), "webhook-secret"))
+	if err != nil {
+		return err
+	}
+	webhooks := web.StaticWebhookSecrets{}
+	for _, p := range []web.Provider{web.ProviderGitHub, web.ProviderGitLab, web.ProviderGitea, web.ProviderBitbucket, web.ProviderBitbucketServer, web.ProviderGeneric} {
+		webhooks[string(p)] = []byte(hookSecret)
+	}
+	tokens := web.StaticTokens{token: {Name: "admin", Role: web.RoleAdmin}}
+	addr, webDone, err := serveHTTP(agentCtx, c.RESTConfig(), a, tel, o.httpOptions, tokens, webhooks, log)
+	if err != nil {
+		return err
+	}
+	server := baseURL(addr, o.TLSCert != "")
+	cliPath := defaultCLIConfigPath()
+	if err := saveCLIConfig(cliPath, cliConfig{Server: server, Token: token, Namespace: upNamespace}); err != nil {
+		log.Warn("could not write the CLI config", "path", cliPath, "err", err)
 	}
 	var apps []string
 	if o.Examples {
@@ -101,26 +130,33 @@ func runUp(ctx context.Context, o upOptions, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, `gyre up: Kubernetes %s is ready (%.1fs)
+  web UI      %s/#token=%s
   API server  %s
   kubeconfig  %s
   data dir    %s  (component logs in %s)
   nodes       %d simulated: pods are scheduled and shown Running, but containers do not run
-`, localcluster.KubeVersion(), c.ReadyAfter().Seconds(), c.URL(), c.KubeconfigPath(), c.DataDir(), c.LogPath(), o.Nodes)
+`, localcluster.KubeVersion(), c.ReadyAfter().Seconds(), server, token, c.URL(), c.KubeconfigPath(), c.DataDir(), c.LogPath(), o.Nodes)
 	if len(apps) > 0 {
 		fmt.Fprintf(out, "  apps        %s in namespace %s, from the git repository %s\n", strings.Join(apps, ", "), upNamespace, filepath.Join(c.DataDir(), "examples"))
 	}
-	fmt.Fprintf(out, `To use kubectl:             export KUBECONFIG=%s
+	fmt.Fprintf(out, `The admin token is in %s; the CLI is set up to use it (%s):
+                            gyre app list
+Webhooks:                   POST %s/api/webhook, secret in %s
+To use kubectl:             export KUBECONFIG=%s
                             kubectl get applications -n %s
 To manage a real cluster:   gyre serve --kubeconfig ~/.kube/config
 Press Ctrl-C to stop.
-`, c.KubeconfigPath(), upNamespace)
+`, filepath.Join(c.DataDir(), "admin-token"), cliPath, server, filepath.Join(c.DataDir(), "webhook-secret"), c.KubeconfigPath(), upNamespace)
 	select {
 	case <-ctx.Done():
 		stopAgent()
 		<-a.done
+		<-webDone
 		return nil
 	case err := <-a.done:
 		return fmt.Errorf("reconcile loop stopped: %v", err)
+	case err := <-webDone:
+		return fmt.Errorf("web server stopped: %v", err)
 	}
 }
 

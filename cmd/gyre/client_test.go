@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gyre-cd/gyre/app"
+)
+
+// The CLI's unit tests run its commands in-process against fakeAPI, an
+// httptest server that answers in the shapes of the API contract with
+// canned data. They test the client, the flags, the output and the exit
+// statuses; the server itself is tested in package web.
+
+// fakeToken is the token fakeAPI accepts.
+const fakeToken = "s3cret"
+
+// fakeRequest is one request fakeAPI received.
+type fakeRequest struct {
+	Method, Path, Query string
+	Body                []byte
+}
+
+// fakeAPI is a canned gyre API.
+type fakeAPI struct {
+	t   *testing.T
+	srv *httptest.Server
+
+	mu sync.Mutex
+	// apps are the Applications by "namespace/name"; GET returns the first
+	// of the list and drops it while more follow, so a test can script how
+	// an Application changes after a request.
+	apps map[string][]*app.Application
+	// diffs are raw bodies of GET .../diff by "namespace/name".
+	diffs map[string]string
+	// after, keyed "POST <path>", replaces an Application's script when that
+	// request arrives.
+	after map[string][]*app.Application
+	// fail, keyed "METHOD <path>", answers with that status and message.
+	fail     map[string]fakeFailure
+	requests []fakeRequest
+	pageSize int
+}
+
+type fakeFailure struct {
+	status int
+	body   string
+}
+
+func newFakeAPI(t *testing.T) *fakeAPI {
+	f := &fakeAPI{t: t, apps: map[string][]*app.Application{}, diffs: map[string]string{}, after: map[string][]*app.Application{}, fail: map[string]fakeFailure{}}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// add sets the script of one Application: the states successive GETs see.
+func (f *fakeAPI) add(states ...*app.Application) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := states[0]
+	f.apps[a.Namespace+"/"+a.Name] = states
+}
+
+// then scripts the states an Application goes through after the request
+// "POST <path>".
+func (f *fakeAPI) then(request string, states ...*app.Application) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.after[request] = states
+}
+
+func (f *fakeAPI) received() []fakeRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]fakeRequest(nil), f.requests...)
+}
+
+func (f *fakeAPI) writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		f.t.Errorf("fake API: encode: %v", err)
+	}
+}
+
+func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
+	body := new(bytes.Buffer)
+	body.ReadFrom(r.Body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, fakeRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: body.Bytes()})
+	if fl, ok := f.fail[r.Method+" "+r.URL.Path]; ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(fl.status)
+		fmt.Fprint(w, fl.body)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+fakeToken {
+		f.writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized: unknown token"})
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/applications")
+	if !ok {
+		f.writeJSON(w, http.StatusNotFound, map[string]string{"error": "no route " + r.URL.Path})
+		return
+	}
+	if rest == "" {
+		f.list(w, r)
+		return
+	}
+	parts := strings.Split(strings.TrimPrefix(rest, "/"), "/")
+	key := parts[0] + "/" + parts[1]
+	script, ok := f.apps[key]
+	if !ok {
+		f.writeJSON(w, http.StatusNotFound, map[string]string{"error": "application " + key + " not found"})
+		return
+	}
+	sub := ""
+	if len(parts) > 2 {
+		sub = parts[2]
+	}
+	switch {
+	case r.Method == http.MethodGet && sub == "":
+		a := script[0]
+		if len(script) > 1 {
+			f.apps[key] = script[1:]
+		}
+		f.writeJSON(w, http.StatusOK, a)
+	case r.Method == http.MethodGet && sub == "diff":
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, f.diffs[key])
+	case r.Method == http.MethodGet && sub == "history":
+		f.writeJSON(w, http.StatusOK, map[string]any{"items": script[0].Status.History})
+	case r.Method == http.MethodPost:
+		if next, ok := f.after["POST "+r.URL.Path]; ok {
+			f.apps[key] = next
+		}
+		f.writeJSON(w, http.StatusAccepted, map[string]bool{"accepted": true})
+	default:
+		f.writeJSON(w, http.StatusNotFound, map[string]string{"error": "no route " + r.URL.Path})
+	}
+}
+
+// list answers GET /api/v1/applications from the first state of each
+// Application, pageSize at a time.
+func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request) {
+	var items []map[string]any
+	for _, key := range sortedKeys(f.apps) {
+		a := f.apps[key][0]
+		if q := r.URL.Query().Get("sync"); q != "" && q != string(a.Status.Sync.Status) {
+			continue
+		}
+		item := map[string]any{
+			"namespace": a.Namespace, "name": a.Name, "repoURL": a.Spec.Source.RepoURL, "path": a.Spec.Source.Path,
+			"revision": a.Status.Sync.Revision, "syncStatus": a.Status.Sync.Status, "healthStatus": a.Status.Health.Status,
+			"automated": a.IsAutomated(), "futureField": "kept",
+		}
+		if h := a.Status.History; len(h) > 0 {
+			item["lastSyncedAt"] = h[len(h)-1].DeployedAt
+		}
+		items = append(items, item)
+	}
+	start := 0
+	fmt.Sscan(r.URL.Query().Get("continue"), &start)
+	end, next := len(items), ""
+	if f.pageSize > 0 && start+f.pageSize < len(items) {
+		end, next = start+f.pageSize, fmt.Sprint(start+f.pageSize)
+	}
+	f.writeJSON(w, http.StatusOK, map[string]any{"items": items[start:end], "continue": next, "total": len(items)})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// testNow is the clock of the commands under test.
+func testNow() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
+
+// cliRun is the outcome of one command.
+type cliRun struct {
+	stdout, stderr string
+	code           int
+}
+
+// runCLI runs the app and login commands in-process, against the fake's
+// URL and token unless args say otherwise, with env as the environment and
+// a config file in a temporary directory (--config).
+func runCLI(t *testing.T, env map[string]string, args ...string) cliRun {
+	t.Helper()
+	cli := newCLIOptions()
+	cli.getenv = func(k string) string { return env[k] }
+	cli.now = testNow
+	cli.poll = time.Millisecond
+	root := &cobra.Command{Use: "gyre", SilenceUsage: true, SilenceErrors: true}
+	cli.addFlags(root.PersistentFlags())
+	root.AddCommand(newAppCommand(cli), newLoginCommand(cli))
+	var stdout, stderr bytes.Buffer
+	root.SetOut(&stdout)
+	root.SetErr(&stderr)
+	if !hasFlag(args, "--config") {
+		args = append(args, "--config", filepath.Join(t.TempDir(), "config.yaml"))
+	}
+	root.SetArgs(args)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	code := exitStatus(root.ExecuteContext(ctx), &stderr)
+	return cliRun{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// against returns args with the fake's server and token added.
+func (f *fakeAPI) against(args ...string) []string {
+	return append(args, "--server", f.srv.URL, "--token", fakeToken)
+}
+
+// testApp returns a Synced, Healthy Application with history and three
+// managed objects.
+func testApp(namespace, name string) *app.Application {
+	deployed := metav1.NewTime(testNow().Add(-5 * time.Minute))
+	return &app.Application{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "gyre.dev/v1alpha1", Kind: "Application"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: app.Spec{
+			Source:      app.Source{RepoURL: "https://git.example/" + name + ".git", Path: name, TargetRevision: "main"},
+			Destination: app.Destination{Namespace: "demo-" + name},
+			SyncPolicy:  &app.SyncPolicy{Automated: &app.AutomatedSync{Prune: true, SelfHeal: true}},
+		},
+		Status: app.Status{
+			Sync:   app.SyncState{Status: app.Synced, Revision: "0123456789abcdef0123456789abcdef01234567"},
+			Health: app.HealthState{Status: app.Healthy},
+			Resources: []app.ResourceStatus{
+				{Kind: "ConfigMap", Namespace: "demo-" + name, Name: name, Status: app.Synced},
+				{Group: "apps", Kind: "Deployment", Namespace: "demo-" + name, Name: name, Status: app.Synced, Health: &app.HealthState{Status: app.Healthy}},
+				{Kind: "Service", Namespace: "demo-" + name, Name: name, Status: app.Synced, Health: &app.HealthState{Status: app.Healthy}},
+			},
+			OperationState: &app.OperationState{
+				Operation:  app.Operation{Sync: &app.SyncOperation{}, InitiatedBy: app.InitiatedBy{Automated: true}},
+				Phase:      app.OperationSucceeded,
+				Message:    "synced 0123456: 3 created",
+				StartedAt:  deployed,
+				FinishedAt: &deployed,
+			},
+			History: []app.HistoryEntry{
+				{ID: 1, Revision: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", DeployedAt: metav1.NewTime(testNow().Add(-time.Hour)), InitiatedBy: app.InitiatedBy{Username: "admin"}},
+				{ID: 2, Revision: "0123456789abcdef0123456789abcdef01234567", DeployedAt: deployed, InitiatedBy: app.InitiatedBy{Automated: true}},
+			},
+		},
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	f := newFakeAPI(t)
+	f.fail["GET /api/v1/applications/gyre/proxy"] = fakeFailure{http.StatusBadGateway, "<html>\nbad gateway</html>"}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown token", []string{"app", "get", "x", "--server", f.srv.URL, "--token", "wrong"}, "gyre: unauthorized: unknown token (401 Unauthorized"},
+		{"no token", []string{"app", "get", "x", "--server", f.srv.URL}, "401"},
+		{"server message", f.against("app", "get", "missing"), "gyre: application gyre/missing not found\n"},
+		{"not JSON", f.against("app", "get", "proxy"), "gyre: <html>\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, nil, tt.args...)
+			if r.code != 1 || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit 1 and %q", r.code, r.stderr, tt.want)
+			}
+			if strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("stderr %q: want one line", r.stderr)
+			}
+		})
+	}
+}
+
+func TestNormalizeServer(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"http://127.0.0.1:8080/", "http://127.0.0.1:8080"},
+		{"127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"https://gyre.example/base/", "https://gyre.example/base"},
+		{"ftp://x", ""},
+		{"http://", ""},
+	}
+	for _, tt := range tests {
+		got, err := normalizeServer(tt.in)
+		if got != tt.want || (err != nil) != (tt.want == "") {
+			t.Errorf("normalizeServer(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestListFollowsPages(t *testing.T) {
+	f := newFakeAPI(t)
+	f.pageSize = 2
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		f.add(testApp("gyre", n))
+	}
+	cl, err := newAPIClient(f.srv.URL, fakeToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, raw, err := cl.listApplications(context.Background(), listQuery{Sync: "Synced"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 5 || len(raw) != 5 || items[4].Name != "e" {
+		t.Fatalf("got %d items (%d raw), want 5 ending in e: %+v", len(items), len(raw), items)
+	}
+	var lists int
+	for _, r := range f.received() {
+		if r.Path == "/api/v1/applications" {
+			lists++
+			if !strings.Contains(r.Query, "sync=Synced") {
+				t.Errorf("query %q lacks the sync filter", r.Query)
+			}
+		}
+	}
+	if lists != 3 {
+		t.Errorf("%d list requests, want 3 pages", lists)
+	}
+}

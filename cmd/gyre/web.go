@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/diff"
+	"github.com/gyre-cd/gyre/source"
+	gyresync "github.com/gyre-cd/gyre/sync"
+	"github.com/gyre-cd/gyre/web"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// Metrics feed on the reconcile loop and the git cache directly.
+var (
+	_ gyresync.Observer = (*web.Metrics)(nil)
+	_ source.Observer   = (*web.Metrics)(nil)
+)
+
+// webBackend adapts the reconciler, and the git cache it reads, to
+// web.Backend: it passes most calls through and translates sync's errors
+// into web's.
+type webBackend struct {
+	*gyresync.Reconciler
+	src *source.Cache
+}
+
+var _ web.Backend = (*webBackend)(nil)
+
+func newWebBackend(r *gyresync.Reconciler, src *source.Cache) *webBackend {
+	return &webBackend{Reconciler: r, src: src}
+}
+
+// Request asks the reconciler for op, with errors web turns into 400, 404
+// and 409.
+func (b *webBackend) Request(ctx context.Context, key types.NamespacedName, op app.Operation) error {
+	if err := op.Validate(); err != nil {
+		return classified{err, web.ErrBadRequest}
+	}
+	return webError(key, b.Reconciler.Request(ctx, key, op))
+}
+
+// Diff compares an Application with git now.
+func (b *webBackend) Diff(ctx context.Context, key types.NamespacedName) ([]diff.Result, error) {
+	res, err := b.Reconciler.Diff(ctx, key)
+	return res, webError(key, err)
+}
+
+// ForgetRepository drops the git cache's ref listing of repoURL.
+func (b *webBackend) ForgetRepository(repoURL string) { b.src.Refresh(repoURL) }
+
+// webError marks sync's sentinel errors with web's.
+func webError(key types.NamespacedName, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gyresync.ErrOperationInProgress):
+		return fmt.Errorf("application %s: %w", key, classified{err, web.ErrOperationInProgress})
+	case errors.Is(err, gyresync.ErrNotFound):
+		return classified{err, web.ErrNotFound}
+	}
+	return err
+}
+
+// classified is err, which it reads as, also matching kind for errors.Is.
+type classified struct {
+	err, kind error
+}
+
+func (c classified) Error() string   { return c.err.Error() }
+func (c classified) Unwrap() []error { return []error{c.err, c.kind} }
+
+// webCluster reads live objects and their events for the API.
+type webCluster struct {
+	dyn     dynamic.Interface
+	kube    kubernetes.Interface
+	mapping func(schema.GroupVersionKind) (*meta.RESTMapping, error)
+}
+
+var _ web.Cluster = (*webCluster)(nil)
+
+// newWebCluster builds the clients for cfg and maps kinds to resources
+// through the reconciler's discovery cache.
+func newWebCluster(cfg *rest.Config, r *gyresync.Reconciler) (*webCluster, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &webCluster{dyn: dyn, kube: kube, mapping: r.Live().Mapping}, nil
+}
+
+// Resource reads the object with key from the API server.
+func (c *webCluster) Resource(ctx context.Context, key app.ResourceKey, version string) (*unstructured.Unstructured, error) {
+	m, err := c.mapping(schema.GroupVersionKind{Group: key.Group, Version: version, Kind: key.Kind})
+	if err != nil {
+		return nil, classified{err, web.ErrNotFound}
+	}
+	var ri dynamic.ResourceInterface = c.dyn.Resource(m.Resource)
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		ri = c.dyn.Resource(m.Resource).Namespace(key.Namespace)
+	}
+	obj, err := ri.Get(ctx, key.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, classified{err, web.ErrNotFound}
+	}
+	return obj, err
+}
+
+// Events lists the events whose involved object is key. Events about a
+// cluster-scoped object may live in any namespace, so those are looked for
+// everywhere.
+func (c *webCluster) Events(ctx context.Context, key app.ResourceKey) ([]corev1.Event, error) {
+	sel := fields.Set{
+		"involvedObject.kind":      key.Kind,
+		"involvedObject.name":      key.Name,
+		"involvedObject.namespace": key.Namespace,
+	}.AsSelector().String()
+	list, err := c.kube.CoreV1().Events(key.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
+	if err != nil {
+		return nil, err
+	}
+	out := list.Items[:0]
+	for _, e := range list.Items {
+		group, _, _ := strings.Cut(e.InvolvedObject.APIVersion, "/")
+		if !strings.Contains(e.InvolvedObject.APIVersion, "/") {
+			group = "" // "v1": the core group
+		}
+		if group == key.Group {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// webShutdownTimeout bounds the wait for requests in flight when the server
+// stops; event streams end at once.
+const webShutdownTimeout = 5 * time.Second
+
+// startWeb listens on addr and serves h there, over TLS when tlsCert and
+// tlsKey name a certificate and its key, until ctx is done; then it shuts
+// down gracefully. It returns the address it listens on (useful for port
+// 0) and a channel that receives the server's end: nil after a clean
+// shutdown, else the error that stopped it.
+func startWeb(ctx context.Context, addr string, h http.Handler, tlsCert, tlsKey string) (net.Addr, <-chan error, error) {
+	var tlsConfig *tls.Config
+	if tlsCert != "" || tlsKey != "" {
+		if tlsCert == "" || tlsKey == "" {
+			return nil, nil, errors.New("TLS needs both a certificate and a key")
+		}
+		cert, err := tls.LoadX509KeyPair(tlsCert, tlsKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("TLS certificate %s: %w", tlsCert, err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, nil, fmt.Errorf("listen on %s: the port is already in use; choose another with --addr", addr)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	// Requests see a context that ends when shutdown begins, so that event
+	// streams, which never finish on their own, do not hold it up.
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return base },
+	}
+	srv.RegisterOnShutdown(cancelBase)
+
+	done := make(chan error, 1)
+	go func() {
+		defer cancelBase()
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		select {
+		case err := <-served:
+			done <- fmt.Errorf("HTTP server on %s: %w", ln.Addr(), err)
+			return
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), webShutdownTimeout)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		if err != nil {
+			err = errors.Join(fmt.Errorf("HTTP server on %s: shutdown: %w", ln.Addr(), err), srv.Close())
+		}
+		<-served
+		done <- err
+	}()
+	return ln.Addr(), done, nil
+}

@@ -1,0 +1,256 @@
+package web
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gyre-cd/gyre/app"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// listQuery is the parsed query of GET /api/v1/applications.
+type listQuery struct {
+	namespace string
+	name      string
+	selector  labels.Selector // nil: no label filter
+	sync      []string        // any of; case-insensitive
+	health    []string        // any of; case-insensitive
+	search    string          // lower case
+	limit     int             // 0: no limit
+	after     string          // "namespace/name" of the previous page's last item
+}
+
+// parseListQuery reads the filters, the page size and the continue token.
+// label may repeat and holds Kubernetes label selectors ("team=a",
+// "env in (prod,staging)"); sync and health may repeat or hold
+// comma-separated values, any of which matches.
+func parseListQuery(q url.Values) (listQuery, error) {
+	lq := listQuery{
+		namespace: q.Get("namespace"),
+		name:      q.Get("name"),
+		sync:      splitValues(q["sync"]),
+		health:    splitValues(q["health"]),
+		search:    strings.ToLower(strings.TrimSpace(q.Get("search"))),
+	}
+	if sels := q["label"]; len(sels) > 0 {
+		sel, err := labels.Parse(strings.Join(sels, ","))
+		if err != nil {
+			return lq, statusError(http.StatusBadRequest, fmt.Sprintf("label: %v", err))
+		}
+		lq.selector = sel
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return lq, statusError(http.StatusBadRequest, fmt.Sprintf("limit: %q is not a whole number ≥ 0", v))
+		}
+		lq.limit = n
+	}
+	if v := q.Get("continue"); v != "" {
+		after, err := decodeContinue(v)
+		if err != nil {
+			return lq, statusError(http.StatusBadRequest, "continue: invalid token; start again without it")
+		}
+		lq.after = after
+	}
+	return lq, nil
+}
+
+func splitValues(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		for p := range strings.SplitSeq(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// continuePrefix versions the continue token's format.
+const continuePrefix = "v1:"
+
+// encodeContinue returns the token of the page after the one that ends
+// with the application key.
+func encodeContinue(key types.NamespacedName) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(continuePrefix + key.Namespace + "/" + key.Name))
+}
+
+func decodeContinue(tok string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return "", err
+	}
+	after, ok := strings.CutPrefix(string(b), continuePrefix)
+	if !ok || !strings.Contains(after, "/") {
+		return "", fmt.Errorf("continue token %q: unknown format", tok)
+	}
+	return after, nil
+}
+
+// matches reports whether a passes every filter of q.
+func (q *listQuery) matches(a *app.Application) bool {
+	if q.namespace != "" && a.Namespace != q.namespace || q.name != "" && a.Name != q.name {
+		return false
+	}
+	if len(q.sync) > 0 && !anyFold(q.sync, string(a.Status.Sync.Status)) {
+		return false
+	}
+	if len(q.health) > 0 && !anyFold(q.health, string(a.Status.Health.Status)) {
+		return false
+	}
+	if q.selector != nil && !q.selector.Matches(labels.Set(a.Labels)) {
+		return false
+	}
+	if q.search != "" {
+		src := &a.Spec.Source
+		found := false
+		for _, f := range []string{a.Name, a.Namespace, src.RepoURL, src.Path, src.TargetRevision, a.Spec.Destination.Namespace} {
+			if containsFold(f, q.search) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func anyFold(wants []string, got string) bool {
+	return slices.ContainsFunc(wants, func(w string) bool { return strings.EqualFold(w, got) })
+}
+
+// containsFold reports whether s contains lower, which is lower case, with
+// no allocation for ASCII s.
+func containsFold(s, lower string) bool {
+	for i := 0; i+len(lower) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(lower)], lower) {
+			return true
+		}
+	}
+	return false
+}
+
+// listApps answers GET /api/v1/applications.
+func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
+	q, err := parseListQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, listApplications(s.index.apps(), q))
+}
+
+// listApplications filters apps, which are sorted by namespace and name,
+// and cuts out the page q asks for.
+func listApplications(sorted []*app.Application, q listQuery) AppList {
+	start := 0
+	if q.after != "" {
+		ns, name, _ := strings.Cut(q.after, "/")
+		var found bool
+		start, found = slices.BinarySearchFunc(sorted, types.NamespacedName{Namespace: ns, Name: name}, compareKey)
+		if found {
+			start++
+		}
+	}
+	out := AppList{Items: []AppSummary{}}
+	var last *app.Application
+	for i, a := range sorted {
+		if !q.matches(a) {
+			continue
+		}
+		out.Total++
+		if i < start {
+			continue
+		}
+		if q.limit > 0 && len(out.Items) == q.limit {
+			if out.Continue == "" {
+				out.Continue = encodeContinue(last.Key())
+			}
+			continue
+		}
+		out.Items = append(out.Items, summarize(a))
+		last = a
+	}
+	return out
+}
+
+// appKey returns the key the path names.
+func appKey(r *http.Request) types.NamespacedName {
+	return types.NamespacedName{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
+}
+
+// application returns the Application the path names, or a 404 error.
+func (s *Server) application(r *http.Request) (*app.Application, error) {
+	key := appKey(r)
+	a, ok := s.opts.Backend.Application(key)
+	if !ok {
+		return nil, fmt.Errorf("application %s: %w", key, ErrNotFound)
+	}
+	return a, nil
+}
+
+// getApp answers with the full Application, managed fields left out.
+func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
+	a, err := s.application(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := *a
+	out.ManagedFields = nil
+	out.APIVersion, out.Kind = app.SchemeGroupVersion().String(), app.ApplicationKind
+	writeJSON(w, http.StatusOK, &out)
+}
+
+func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
+	a, err := s.application(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	nodes := s.opts.Backend.Tree(a)
+	if nodes == nil {
+		nodes = []app.TreeNode{}
+	}
+	writeJSON(w, http.StatusOK, TreeResponse{Nodes: nodes})
+}
+
+func (s *Server) getDiff(w http.ResponseWriter, r *http.Request) {
+	key := appKey(r)
+	results, err := s.opts.Backend.Diff(r.Context(), key)
+	if err != nil {
+		writeError(w, fmt.Errorf("diff %s: %w", key, err))
+		return
+	}
+	out := DiffResponse{Items: make([]DiffItem, 0, len(results))}
+	for _, res := range results {
+		out.Items = append(out.Items, DiffItem{Key: res.Key, Status: res.Status, Diff: res.Diff, Message: res.Message})
+		if res.SyncStatus() == app.OutOfSync {
+			out.OutOfSync++
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
+	a, err := s.application(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	items := a.Status.History
+	if items == nil {
+		items = []app.HistoryEntry{}
+	}
+	writeJSON(w, http.StatusOK, HistoryResponse{Items: items})
+}

@@ -1,0 +1,281 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/diff"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// The tokens every test server knows.
+const (
+	adminToken    = "admin-secret-token"
+	readonlyToken = "readonly-secret-token"
+)
+
+// fakeBackend is an in-memory Backend that records what the API asked of it.
+type fakeBackend struct {
+	mu         sync.Mutex
+	apps       map[types.NamespacedName]*app.Application
+	trees      map[types.NamespacedName][]app.TreeNode
+	diffs      []diff.Result
+	ready      bool
+	requestErr error
+	requests   []app.Operation
+	refreshed  []types.NamespacedName
+	repoCalls  []string // "url@revision"
+	forgotten  []string
+	subs       []func(types.NamespacedName)
+}
+
+func newFakeBackend(apps ...*app.Application) *fakeBackend {
+	b := &fakeBackend{apps: map[types.NamespacedName]*app.Application{}, trees: map[types.NamespacedName][]app.TreeNode{}, ready: true}
+	for _, a := range apps {
+		b.apps[a.Key()] = a
+	}
+	return b
+}
+
+func (b *fakeBackend) Applications() []*app.Application {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]*app.Application, 0, len(b.apps))
+	for _, a := range b.apps {
+		out = append(out, a)
+	}
+	return out
+}
+
+func (b *fakeBackend) Application(key types.NamespacedName) (*app.Application, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a, ok := b.apps[key]
+	return a, ok
+}
+
+func (b *fakeBackend) Tree(a *app.Application) []app.TreeNode {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.trees[a.Key()]
+}
+
+func (b *fakeBackend) Diff(_ context.Context, key types.NamespacedName) ([]diff.Result, error) {
+	if _, ok := b.Application(key); !ok {
+		return nil, fmt.Errorf("application %s: %w", key, ErrNotFound)
+	}
+	return b.diffs, nil
+}
+
+func (b *fakeBackend) Request(_ context.Context, key types.NamespacedName, op app.Operation) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.apps[key]; !ok {
+		return fmt.Errorf("application %s: %w", key, ErrNotFound)
+	}
+	if b.requestErr != nil {
+		return b.requestErr
+	}
+	b.requests = append(b.requests, op)
+	return nil
+}
+
+func (b *fakeBackend) Refresh(key types.NamespacedName) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refreshed = append(b.refreshed, key)
+}
+
+func (b *fakeBackend) RefreshRepository(repoURL, revision string) []types.NamespacedName {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.repoCalls = append(b.repoCalls, repoURL+"@"+revision)
+	return nil
+}
+
+func (b *fakeBackend) ForgetRepository(repoURL string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.forgotten = append(b.forgotten, repoURL)
+}
+
+func (b *fakeBackend) Subscribe(fn func(types.NamespacedName)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.subs = append(b.subs, fn)
+}
+
+func (b *fakeBackend) Ready() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ready
+}
+
+// put adds or replaces a and tells the subscribers, as the reconciler does.
+func (b *fakeBackend) put(a *app.Application) {
+	b.mu.Lock()
+	b.apps[a.Key()] = a
+	subs := b.subs
+	b.mu.Unlock()
+	for _, fn := range subs {
+		fn(a.Key())
+	}
+}
+
+// remove deletes the Application key and tells the subscribers.
+func (b *fakeBackend) remove(key types.NamespacedName) {
+	b.mu.Lock()
+	delete(b.apps, key)
+	subs := b.subs
+	b.mu.Unlock()
+	for _, fn := range subs {
+		fn(key)
+	}
+}
+
+// snapshot returns copies of what the backend was asked.
+func (b *fakeBackend) snapshot() (requests []app.Operation, refreshed []types.NamespacedName, repoCalls, forgotten []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append(requests, b.requests...), append(refreshed, b.refreshed...), append(repoCalls, b.repoCalls...), append(forgotten, b.forgotten...)
+}
+
+// fakeCluster serves fixed objects and events.
+type fakeCluster struct {
+	objects map[app.ResourceKey]*unstructured.Unstructured
+	events  map[app.ResourceKey][]corev1.Event
+}
+
+func (c *fakeCluster) Resource(_ context.Context, key app.ResourceKey, _ string) (*unstructured.Unstructured, error) {
+	obj, ok := c.objects[key]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return obj, nil
+}
+
+func (c *fakeCluster) Events(_ context.Context, key app.ResourceKey) ([]corev1.Event, error) {
+	return c.events[key], nil
+}
+
+// testApp returns an Application in namespace ns named name, from repo at
+// path.
+func testApp(ns, name, repo, path string) *app.Application {
+	a := &app.Application{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"team": "a"}},
+		Spec: app.Spec{
+			Source:      app.Source{RepoURL: repo, Path: path, TargetRevision: "main"},
+			Destination: app.Destination{Namespace: name},
+		},
+	}
+	a.Status.Sync = app.SyncState{Status: app.Synced, Revision: strings.Repeat("a", 40)}
+	a.Status.Health = app.HealthState{Status: app.Healthy}
+	return a
+}
+
+// testServer is a Server over a fake backend and cluster, served by
+// httptest.
+type testServer struct {
+	*httptest.Server
+	backend *fakeBackend
+	cluster *fakeCluster
+	web     *Server
+}
+
+func newTestServer(t testing.TB, b *fakeBackend, opts Options) *testServer {
+	t.Helper()
+	c := &fakeCluster{objects: map[app.ResourceKey]*unstructured.Unstructured{}, events: map[app.ResourceKey][]corev1.Event{}}
+	opts.Backend = b
+	if opts.Cluster == nil {
+		opts.Cluster = c
+	}
+	opts.Tokens = StaticTokens{
+		adminToken:    {Name: "alice", Role: RoleAdmin},
+		readonlyToken: {Name: "dashboard", Role: RoleReadonly},
+	}
+	if opts.Logger == nil {
+		opts.Logger = discardLogger()
+	}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return &testServer{Server: ts, backend: b, cluster: c, web: s}
+}
+
+// do sends a request with token (none when empty) and returns the status
+// and body.
+func (ts *testServer) do(t testing.TB, method, path, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// getJSON GETs path as admin, wants 200, and decodes the body into v.
+func (ts *testServer) getJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	code, body := ts.do(t, http.MethodGet, path, adminToken, "")
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, code, body)
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("GET %s: %v in %s", path, err, body)
+	}
+}
+
+// wantError checks an answer's status and that its JSON error contains
+// substr.
+func wantError(t testing.TB, code int, body string, wantCode int, substr string) {
+	t.Helper()
+	if code != wantCode {
+		t.Fatalf("status %d, want %d; body %s", code, wantCode, body)
+	}
+	var e errorBody
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error == "" {
+		t.Fatalf("body %q is not a JSON error (%v)", body, err)
+	}
+	if !strings.Contains(e.Error, substr) {
+		t.Fatalf("error %q does not contain %q", e.Error, substr)
+	}
+}
+
+// eventually waits up to five seconds for cond.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,138 @@
+package web
+
+import (
+	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/diff"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// AppSummary is one Application as the list view and the stream show it.
+type AppSummary struct {
+	Namespace      string `json:"namespace"`
+	Name           string `json:"name"`
+	RepoURL        string `json:"repoURL"`
+	Path           string `json:"path"`
+	TargetRevision string `json:"targetRevision"`
+	// Revision is the full commit SHA of the last comparison.
+	Revision       string             `json:"revision"`
+	SyncStatus     app.SyncStatus     `json:"syncStatus"`
+	HealthStatus   app.HealthStatus   `json:"healthStatus"`
+	HealthMessage  string             `json:"healthMessage"`
+	OperationPhase app.OperationPhase `json:"operationPhase"`
+	// LastSyncedAt is when the last operation finished, else when the
+	// newest history entry was deployed; absent for an app never synced.
+	LastSyncedAt *metav1.Time `json:"lastSyncedAt,omitempty"`
+	// Automated is set when spec.syncPolicy.automated is.
+	Automated bool `json:"automated"`
+	// Suspended is set while a rollback holds automated sync off.
+	Suspended bool              `json:"suspended"`
+	Labels    map[string]string `json:"labels"`
+}
+
+// summarize returns the summary of a.
+func summarize(a *app.Application) AppSummary {
+	s := AppSummary{
+		Namespace:      a.Namespace,
+		Name:           a.Name,
+		RepoURL:        a.Spec.Source.RepoURL,
+		Path:           a.Spec.Source.Path,
+		TargetRevision: a.Spec.Source.TargetRevision,
+		Revision:       a.Status.Sync.Revision,
+		SyncStatus:     a.Status.Sync.Status,
+		HealthStatus:   a.Status.Health.Status,
+		HealthMessage:  a.Status.Health.Message,
+		Automated:      a.Spec.SyncPolicy != nil && a.Spec.SyncPolicy.Automated != nil,
+		Suspended:      a.Status.AutomationSuspended != nil,
+		Labels:         a.Labels,
+	}
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	if op := a.Status.OperationState; op != nil {
+		s.OperationPhase = op.Phase
+		s.LastSyncedAt = op.FinishedAt
+	}
+	if n := len(a.Status.History); s.LastSyncedAt == nil && n > 0 {
+		s.LastSyncedAt = &a.Status.History[n-1].DeployedAt
+	}
+	return s
+}
+
+// AppList is the answer of GET /api/v1/applications.
+type AppList struct {
+	Items []AppSummary `json:"items"`
+	// Continue, when not empty, fetches the next page.
+	Continue string `json:"continue"`
+	// Total is how many applications match the filters, over all pages.
+	Total int `json:"total"`
+}
+
+// TreeResponse is the answer of GET .../tree.
+type TreeResponse struct {
+	Nodes []app.TreeNode `json:"nodes"`
+}
+
+// DiffItem is one object in the answer of GET .../diff.
+type DiffItem struct {
+	Key    app.ResourceKey `json:"key"`
+	Status diff.Status     `json:"status"`
+	// Diff is a unified diff, Secret values masked; empty when in sync.
+	Diff    string `json:"diff"`
+	Message string `json:"message"`
+}
+
+// DiffResponse is the answer of GET .../diff.
+type DiffResponse struct {
+	Items []DiffItem `json:"items"`
+	// OutOfSync counts the items that make the application OutOfSync.
+	OutOfSync int `json:"outOfSync"`
+}
+
+// HistoryResponse is the answer of GET .../history: the recorded syncs,
+// oldest first.
+type HistoryResponse struct {
+	Items []app.HistoryEntry `json:"items"`
+}
+
+// EventItem is one Kubernetes event about an object.
+type EventItem struct {
+	Type          string       `json:"type"`
+	Reason        string       `json:"reason"`
+	Message       string       `json:"message"`
+	Count         int32        `json:"count"`
+	LastTimestamp *metav1.Time `json:"lastTimestamp"`
+}
+
+// EventsResponse is the answer of GET .../events, newest first.
+type EventsResponse struct {
+	Items []EventItem `json:"items"`
+}
+
+// Accepted is the answer of an operation request.
+type Accepted struct {
+	Accepted bool `json:"accepted"`
+}
+
+// SyncRequest is the body of POST .../sync. Every field is optional.
+type SyncRequest struct {
+	// Revision to sync; empty means spec.source.targetRevision.
+	Revision string `json:"revision"`
+	Prune    bool   `json:"prune"`
+	DryRun   bool   `json:"dryRun"`
+	// Resources limits the sync to these objects; empty means all.
+	Resources []app.ResourceKey `json:"resources"`
+}
+
+// RollbackRequest is the body of POST .../rollback.
+type RollbackRequest struct {
+	// ID is the history entry to return to. Required.
+	ID     *int64 `json:"id"`
+	Prune  bool   `json:"prune"`
+	DryRun bool   `json:"dryRun"`
+}
+
+// VersionResponse is the answer of GET /api/v1/version.
+type VersionResponse struct {
+	Version   string `json:"version"`
+	GoVersion string `json:"goVersion"`
+}

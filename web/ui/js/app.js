@@ -1,0 +1,440 @@
+// app.js: one application's page: its state and actions (sync, refresh,
+// resume), the current or last operation with its change set, the resource
+// tree with a side panel, and the history with rollback.
+
+import { APIError, appPath, get, request } from './api.js';
+import {
+  actionBadge, checkbox, confirmDialog, fill, h, healthBadge, icon, phaseBadge, revision, shortSHA, syncBadge, timeAgo,
+  toast,
+} from './dom.js';
+import { repoName } from './list.js';
+import { Panel } from './panel.js';
+import { keyString, renderTree } from './tree.js';
+
+// AppView shows the application namespace/name.
+export class AppView {
+  constructor(stream, namespace, name) {
+    this.stream = stream;
+    this.namespace = namespace;
+    this.name = name;
+    this.a = null;
+    this.nodes = [];
+    this.selected = null; // keyString of the selected node, "application", or null
+    this.panel = null;
+    this.cleanup = [];
+    this.loading = false;
+    this.again = false;
+  }
+
+  mount(root) {
+    document.title = `${this.name} · gyre`;
+    this.root = root;
+    this.syncButton = h('button', {
+      type: 'button', class: 'button primary', 'data-testid': 'sync-button', onclick: () => this.sync([]),
+    }, icon('sync'), 'Sync');
+    this.refreshButton = h('button', {
+      type: 'button', class: 'button', 'data-testid': 'refresh-button', onclick: () => this.refresh(),
+      title: 'Compare git with the cluster again now',
+    }, icon('refresh'), 'Refresh');
+    this.titleBadges = h('div', { class: 'title-badges' });
+    this.facts = h('dl', { class: 'facts', 'data-testid': 'app-facts' });
+    this.notices = h('div', { class: 'notices' });
+    this.operation = h('section', { class: 'card operation', 'data-testid': 'operation', 'aria-labelledby': 'op-title', hidden: true });
+    this.treeSummary = h('p', { class: 'muted tree-summary' });
+    this.treeBox = h('div', { class: 'tree-box' });
+    this.history = h('section', { class: 'card history', 'aria-labelledby': 'history-title' });
+    this.panelBox = h('div', { class: 'panel-box' });
+    this.page = h('div', { class: 'page app-page' },
+      h('nav', { class: 'breadcrumb', 'aria-label': 'Breadcrumb' },
+        h('a', { href: '#/', text: 'Applications' }), ' / ',
+        h('span', { text: this.namespace }), ' / ',
+        h('span', { 'aria-current': 'page', text: this.name })),
+      h('header', { class: 'app-header', 'data-testid': 'app-header' },
+        h('div', { class: 'title-row' },
+          h('h1', { 'data-testid': 'app-name', text: this.name }),
+          this.titleBadges,
+          h('div', { class: 'actions' }, this.syncButton, this.refreshButton)),
+        this.facts),
+      this.notices,
+      this.operation,
+      h('section', { class: 'card resources', 'aria-labelledby': 'tree-title' },
+        h('div', { class: 'section-head' }, h('h2', { id: 'tree-title', text: 'Resources' }), this.treeSummary),
+        this.treeBox),
+      this.history);
+    this.container = h('div', { class: 'with-panel' }, this.page, this.panelBox);
+    root.append(this.container);
+    this.cleanup.push(this.stream.on(this.stream.listeners, (s) => {
+      if (s.namespace === this.namespace && s.name === this.name) this.load();
+    }));
+    this.cleanup.push(this.stream.on(this.stream.reconnectListeners, () => this.load()));
+    this.load();
+  }
+
+  unmount() {
+    this.cleanup.forEach((fn) => fn());
+    clearTimeout(this.pollTimer);
+    this.unmounted = true;
+  }
+
+  // load fetches the application and its tree and redraws. Calls that come
+  // while a load runs (a burst of stream events) make one more load after it.
+  async load() {
+    if (this.loading) {
+      this.again = true;
+      return;
+    }
+    this.loading = true;
+    try {
+      const [a, tree] = await Promise.all([
+        get(appPath(this.namespace, this.name)),
+        get(appPath(this.namespace, this.name, '/tree')).catch((err) => ({ error: err })),
+      ]);
+      if (this.unmounted) return;
+      this.a = a;
+      this.treeError = tree.error || null;
+      this.nodes = (tree && tree.nodes) || [];
+      this.draw();
+    } catch (err) {
+      if (!this.unmounted && !(err instanceof APIError && err.status === 401)) this.fail(err);
+    } finally {
+      this.loading = false;
+      if (this.again && !this.unmounted) {
+        this.again = false;
+        this.load();
+      }
+    }
+    this.pollWhileRunning();
+  }
+
+  // pollWhileRunning reloads every two seconds while an operation runs and
+  // the stream is down, so progress shows either way.
+  pollWhileRunning() {
+    clearTimeout(this.pollTimer);
+    const op = this.a && this.a.status && this.a.status.operationState;
+    if (!this.unmounted && op && op.phase === 'Running' && this.stream.state !== 'open') {
+      this.pollTimer = setTimeout(() => this.load(), 2000);
+    }
+  }
+
+  fail(err) {
+    const text = err.status === 404
+      ? `There is no application ${this.namespace}/${this.name}.`
+      : `Could not load ${this.namespace}/${this.name}: ${err.message}`;
+    this.root.replaceChildren(h('div', { class: 'page' },
+      h('p', { class: 'error', role: 'alert', 'data-testid': 'app-error', text }),
+      h('p', {}, h('a', { href: '#/', text: 'Back to the applications' }))));
+  }
+
+  draw() {
+    if (!this.container.isConnected) this.root.replaceChildren(this.container); // back after an error
+    const a = this.a;
+    const st = a.status || {};
+    fill(this.titleBadges,
+      healthBadge(st.health && st.health.status, st.health && st.health.message),
+      syncBadge(st.sync && st.sync.status));
+    const running = st.operationState && st.operationState.phase === 'Running';
+    this.syncButton.disabled = Boolean(running);
+    this.syncButton.title = running ? 'An operation is running' : 'Apply git to the cluster now';
+    this.drawFacts();
+    this.drawNotices();
+    this.drawOperation();
+    this.drawTree();
+    this.drawHistory();
+    this.drawPanel();
+  }
+
+  drawFacts() {
+    const a = this.a;
+    const src = (a.spec && a.spec.source) || {};
+    const dst = (a.spec && a.spec.destination) || {};
+    const st = a.status || {};
+    const op = st.operationState;
+    const hist = st.history || [];
+    const lastSync = (op && op.finishedAt) || (hist.length ? hist[hist.length - 1].deployedAt : '');
+    const repo = /^https?:\/\//.test(src.repoURL || '')
+      ? h('a', { href: src.repoURL, rel: 'noreferrer', title: src.repoURL, text: repoName(src.repoURL) })
+      : h('span', { title: src.repoURL, text: repoName(src.repoURL) });
+    const facts = [
+      ['Revision', revision(st.sync && st.sync.revision), 'fact-revision'],
+      ['Target', [repo, src.path ? ` ${src.path}` : '', ` @ ${src.targetRevision || 'HEAD'}`,
+        st.sourceType ? h('span', { class: 'muted', text: ` (${st.sourceType})` }) : null], 'fact-target'],
+      ['Destination', `${dst.namespace || '—'}${dst.server && dst.server !== 'https://kubernetes.default.svc' ? ' on ' + dst.server : ''}`, 'fact-destination'],
+      ['Automation', automation(a), 'fact-automation'],
+      ['Last sync', timeAgo(lastSync), 'fact-last-sync'],
+      ['Compared', timeAgo(st.reconciledAt), 'fact-reconciled'],
+    ];
+    this.facts.replaceChildren(...facts.flatMap(([dt, dd, id]) => [h('dt', { text: dt }), h('dd', { 'data-testid': id }, dd)]));
+  }
+
+  drawNotices() {
+    const st = this.a.status || {};
+    const out = [];
+    const s = st.automationSuspended;
+    if (s) {
+      out.push(h('div', { class: 'banner warn', role: 'status', 'data-testid': 'suspended-banner' },
+        icon('pause'),
+        h('div', { class: 'banner-text' },
+          h('strong', { text: 'Automation suspended after rollback' }),
+          s.reason ? `: ${s.reason.replace(/\.$/, '')}.` : '.',
+          s.revision ? [' Held at ', revision(s.revision)] : null,
+          s.since ? [' since ', timeAgo(s.since)] : null,
+          s.initiatedBy && s.initiatedBy.username ? ` by ${s.initiatedBy.username}` : null,
+          s.revision || s.since ? '.' : null,
+          ' Automated sync stays off until you resume it.'),
+        h('button', { type: 'button', class: 'button', 'data-testid': 'resume-button', onclick: () => this.resume() },
+          icon('play'), 'Resume automation')));
+    }
+    if (st.health && st.health.message && st.health.status !== 'Healthy') {
+      out.push(h('p', { class: `banner health-note health-${st.health.status}` }, icon('warning'), h('span', { text: st.health.message })));
+    }
+    for (const c of st.conditions || []) {
+      if (c.type === 'AutomationSuspended' && s) continue; // the banner says it
+      out.push(h('p', { class: 'banner condition', 'data-testid': 'condition', 'data-type': c.type },
+        icon('warning'), h('span', {}, h('strong', { text: `${c.type}: ` }), c.message || '')));
+    }
+    this.notices.replaceChildren(...out);
+  }
+
+  drawOperation() {
+    const op = this.a.status && this.a.status.operationState;
+    this.operation.hidden = !op;
+    if (!op) return;
+    const o = op.operation || {};
+    let what = 'Operation';
+    if (o.sync) {
+      what = o.sync.dryRun ? 'Dry-run sync' : 'Sync';
+      if (o.sync.resources && o.sync.resources.length) what += ` of ${o.sync.resources.length} object${o.sync.resources.length === 1 ? '' : 's'}`;
+      if (o.sync.prune) what += ' with prune';
+    } else if (o.rollback) {
+      what = `Rollback to #${o.rollback.id}${o.rollback.dryRun ? ' (dry run)' : ''}`;
+    }
+    const by = o.initiatedBy || {};
+    const who = by.automated ? 'automatically' : by.username ? `by ${by.username}` : '';
+    const phase = phaseBadge(op.phase, 'operation-phase');
+    phase.dataset.startedAt = op.startedAt || '';
+    phase.dataset.finishedAt = op.finishedAt || '';
+    const result = op.syncResult;
+    const changes = (result && result.resources) || [];
+    const running = op.phase === 'Running' || op.phase === 'Terminating';
+    const table = changes.length ? h('table', { class: 'changes', 'data-testid': 'change-set' },
+      h('caption', {
+        class: result.dryRun ? 'dry-run' : 'visually-hidden',
+        text: result.dryRun ? 'Dry run: nothing was changed; the actions say what a sync would do.' : 'What the operation did, object by object',
+      }),
+      h('thead', {}, h('tr', {}, ['Kind', 'Name', 'Action', 'Phase / wave', 'Hook', 'Message'].map((t) => h('th', { scope: 'col', text: t })))),
+      h('tbody', {}, changes.map((c) => h('tr', {
+        'data-testid': 'change-row', 'data-kind': c.kind, 'data-name': c.name, 'data-action': c.action,
+        class: c.action === 'failed' ? 'failed' : '',
+      },
+      h('td', { text: c.kind }),
+      h('td', { text: (c.namespace ? c.namespace + '/' : '') + c.name }),
+      h('td', {}, actionBadge(c.action)),
+      h('td', { text: `${c.syncPhase || 'Sync'} / ${c.wave || 0}` }),
+      h('td', {}, c.hookType ? [c.hookType, c.hookPhase ? ' ' : '', c.hookPhase ? phaseBadge(c.hookPhase) : ''] : '—'),
+      h('td', { class: 'message', text: c.message || '' }))))) : null;
+    const counts = changes.length ? countActions(changes) : '';
+    fill(this.operation,
+      h('div', { class: 'section-head' },
+        h('h2', { id: 'op-title', text: running ? `${what} in progress` : `Last operation: ${what}` }),
+        phase),
+      h('p', { class: 'op-meta' },
+        'Started ', timeAgo(op.startedAt), who ? ` ${who}` : '',
+        op.finishedAt ? [', finished ', timeAgo(op.finishedAt), duration(op.startedAt, op.finishedAt)] : '',
+        op.retryCount ? `, retried ${op.retryCount}×` : '',
+        result && result.revision ? [', revision ', revision(result.revision)] : '',
+        counts ? `. ${counts}.` : '.'),
+      op.message ? h('p', { class: `op-message op-${op.phase}`, 'data-testid': 'operation-message', text: op.message }) : null,
+      table ? h('details', { class: 'changes-box', open: running || op.phase !== 'Succeeded' || changes.length <= 12 ? '' : null },
+        h('summary', { text: `Change set (${changes.length} object${changes.length === 1 ? '' : 's'})` }),
+        h('div', { class: 'table-wrap' }, table)) : null);
+  }
+
+  drawTree() {
+    const scroll = this.treeBox.querySelector('.tree-scroll');
+    const pos = scroll ? [scroll.scrollLeft, scroll.scrollTop] : [0, 0];
+    const focused = document.activeElement && this.treeBox.contains(document.activeElement)
+      ? document.activeElement.getAttribute('data-testid') : null;
+    const nodes = this.nodes;
+    const tree = renderTree(this.a, nodes, {
+      selected: this.selected,
+      onSelect: (n) => this.select(n ? keyString(n.key) : 'application'),
+    });
+    const children = [tree];
+    if (this.treeError) children.unshift(h('p', { class: 'error', role: 'alert', text: `Could not load the resource tree: ${this.treeError.message}` }));
+    this.treeBox.replaceChildren(...children);
+    const next = this.treeBox.querySelector('.tree-scroll');
+    next.scrollLeft = pos[0];
+    next.scrollTop = pos[1];
+    if (focused) {
+      const el = this.treeBox.querySelector(`[data-testid="${CSS.escape(focused)}"]`);
+      if (el) el.focus();
+    }
+    const bad = nodes.filter((n) => n.health && !['Healthy', 'Suspended'].includes(n.health.status)).length;
+    const out = nodes.filter((n) => n.sync === 'OutOfSync').length;
+    this.treeSummary.textContent = `${nodes.length} object${nodes.length === 1 ? '' : 's'}`
+      + (bad ? ` · ${bad} not healthy` : '') + (out ? ` · ${out} out of sync` : '')
+      + '. Select one for its manifest, diff and events.';
+  }
+
+  drawHistory() {
+    const st = this.a.status || {};
+    const hist = [...(st.history || [])].reverse();
+    const current = st.sync && st.sync.revision;
+    fill(this.history,
+      h('h2', { id: 'history-title', text: 'History' }),
+      hist.length === 0 ? h('p', { class: 'muted', text: 'No successful sync yet.' })
+        : h('div', { class: 'table-wrap' }, h('table', { class: 'history-table', 'data-testid': 'history' },
+          h('thead', {}, h('tr', {}, ['ID', 'Revision', 'Source', 'Deployed', 'By', ''].map((t) => h('th', { scope: 'col', text: t })))),
+          h('tbody', {}, hist.map((e, i) => h('tr', { 'data-testid': `history-row-${e.id}` },
+            h('td', { text: `#${e.id}` }),
+            h('td', {}, revision(e.revision), i === 0 && e.revision === current ? h('span', { class: 'tag', text: 'deployed' }) : null),
+            h('td', { class: 'source', text: `${(e.source && e.source.path) || ''} @ ${(e.source && e.source.targetRevision) || 'HEAD'}` }),
+            h('td', {}, timeAgo(e.deployedAt)),
+            h('td', { text: e.initiatedBy && e.initiatedBy.automated ? 'automated' : (e.initiatedBy && e.initiatedBy.username) || '—' }),
+            h('td', { class: 'row-actions' }, h('button', {
+              type: 'button', class: 'button small', 'data-testid': `rollback-${e.id}`, onclick: () => this.rollback(e),
+              'aria-label': `Roll back to #${e.id} (${shortSHA(e.revision)})`,
+            }, icon('undo'), 'Rollback'))))))));
+  }
+
+  // ---- the side panel -------------------------------------------------
+
+  select(id) {
+    this.selected = this.selected === id ? null : id;
+    this.drawTree();
+    this.drawPanel();
+    if (this.panel) this.panel.el.querySelector('[role="tab"][aria-selected="true"]').focus();
+  }
+
+  selectedNode() {
+    return this.nodes.find((n) => keyString(n.key) === this.selected) || null;
+  }
+
+  drawPanel() {
+    if (!this.selected) {
+      this.panel = null;
+      this.panelBox.replaceChildren();
+      this.container.classList.remove('open');
+      return;
+    }
+    const node = this.selected === 'application' ? null : this.selectedNode();
+    if (this.selected !== 'application' && !node) {
+      // The object went away (a pod replaced in a rollout): keep the panel
+      // with what it showed, marked as gone.
+      if (this.panel) this.panel.el.classList.add('gone');
+      return;
+    }
+    if (this.panel && this.panel.id === this.selected) {
+      this.panel.update(this.a, node);
+      return;
+    }
+    this.panel = new Panel(this.a, node, {
+      onClose: () => {
+        const id = this.selected;
+        this.selected = null;
+        this.drawTree();
+        this.drawPanel();
+        const el = this.treeBox.querySelector(`.node[data-key="${CSS.escape(id)}"]`);
+        if (el) el.focus();
+      },
+      onSync: (key) => this.sync([key]),
+    });
+    this.panel.id = this.selected;
+    this.panelBox.replaceChildren(this.panel.el);
+    this.container.classList.add('open');
+  }
+
+  // ---- actions ----------------------------------------------------------
+
+  async sync(resources) {
+    const src = (this.a.spec && this.a.spec.source) || {};
+    const prune = checkbox('prune', 'Prune', 'delete objects that git no longer declares', 'sync-prune');
+    const dryRun = checkbox('dry-run', 'Dry run', 'work out what would change, change nothing', 'sync-dry-run');
+    const only = resources.length
+      ? h('p', {}, 'Only: ', resources.map((k, i) => [i ? ', ' : '', h('code', { text: `${k.kind}/${k.name}` })]))
+      : null;
+    const ok = await confirmDialog({
+      title: `Sync ${this.name}`,
+      testid: 'sync-dialog',
+      body: [h('p', {}, `Apply ${src.targetRevision || 'HEAD'} of `, h('code', { text: repoName(src.repoURL) }),
+        ' to the cluster now.'), only, prune, dryRun],
+      confirmLabel: 'Sync',
+      confirmTestid: 'confirm-sync',
+    });
+    if (!ok) return;
+    const body = {
+      revision: '', prune: prune.querySelector('input').checked, dryRun: dryRun.querySelector('input').checked,
+      resources: resources.map((k) => ({ group: k.group || '', kind: k.kind, namespace: k.namespace || '', name: k.name })),
+    };
+    await this.post('/sync', body, body.dryRun ? 'Dry-run sync started.' : 'Sync started.');
+  }
+
+  async rollback(entry) {
+    const prune = checkbox('prune', 'Prune', 'delete objects that revision does not declare', 'rollback-prune');
+    const ok = await confirmDialog({
+      title: `Roll back ${this.name} to #${entry.id}?`,
+      testid: 'rollback-dialog',
+      body: [
+        h('p', {}, 'This syncs revision ', revision(entry.revision), ' with the source options recorded then.'),
+        h('p', { class: 'warn-text' }, icon('pause'),
+          ' Automated sync is suspended afterwards, so nothing undoes the rollback, until you resume it.'),
+        prune],
+      confirmLabel: 'Roll back',
+      confirmTestid: 'confirm-rollback',
+      danger: true,
+    });
+    if (!ok) return;
+    await this.post('/rollback', { id: entry.id, prune: prune.querySelector('input').checked }, `Rollback to #${entry.id} started.`);
+  }
+
+  async resume() {
+    const ok = await confirmDialog({
+      title: `Resume automated sync of ${this.name}?`,
+      testid: 'resume-dialog',
+      body: h('p', { text: 'gyre will follow git again and sync the target revision on its own.' }),
+      confirmLabel: 'Resume',
+      confirmTestid: 'confirm-resume',
+    });
+    if (ok) await this.post('/resume', undefined, 'Automated sync resumed.');
+  }
+
+  async refresh() {
+    this.refreshButton.disabled = true;
+    await this.post('/refresh', undefined, 'Refresh requested: gyre compares git with the cluster again.');
+    this.refreshButton.disabled = false;
+  }
+
+  async post(suffix, body, done) {
+    try {
+      await request('POST', appPath(this.namespace, this.name, suffix), body);
+      toast(done);
+      this.load();
+    } catch (err) {
+      if (err instanceof APIError && err.status === 401) return;
+      toast(`${suffix.slice(1)} failed: ${err.message}`, 'error');
+    }
+  }
+}
+
+// automation says how the application syncs.
+function automation(a) {
+  const st = a.status || {};
+  const auto = a.spec && a.spec.syncPolicy && a.spec.syncPolicy.automated;
+  if (st.automationSuspended) return h('span', { class: 'tag warn', text: 'suspended' });
+  if (!auto) return 'manual';
+  const opts = [auto.prune ? 'prune' : '', auto.selfHeal ? 'self-heal' : ''].filter(Boolean);
+  return `automated${opts.length ? ` (${opts.join(', ')})` : ''}`;
+}
+
+function countActions(changes) {
+  const n = {};
+  for (const c of changes) n[c.action] = (n[c.action] || 0) + 1;
+  return Object.entries(n).map(([k, v]) => `${v} ${k}`).join(', ');
+}
+
+function duration(from, to) {
+  const ms = Date.parse(to) - Date.parse(from);
+  if (!(ms >= 0)) return '';
+  const s = Math.round(ms / 1000);
+  return s < 60 ? ` (took ${s}s)` : ` (took ${Math.floor(s / 60)}m${s % 60}s)`;
+}

@@ -1,0 +1,204 @@
+// list.js: the application list. The server filters and pages
+// (GET /api/v1/applications); the stream keeps the rows current.
+
+import { APIError, get, query } from './api.js';
+import {
+  HEALTH_STATUSES, SYNC_STATUSES, h, healthBadge, label, phaseBadge, revision, syncBadge, timeAgo,
+} from './dom.js';
+
+const PAGE_SIZE = 100;
+
+// ListView shows the applications. params are the hash's query
+// parameters: sync, health and search.
+export class ListView {
+  constructor(stream, params) {
+    this.stream = stream;
+    this.filter = {
+      sync: params.get('sync') || '', health: params.get('health') || '', search: params.get('search') || '',
+    };
+    this.items = [];
+    this.rows = new Map(); // "namespace/name" → <tr>
+    this.continueToken = '';
+    this.total = 0;
+    this.seq = 0;
+    this.cleanup = [];
+  }
+
+  mount(root) {
+    document.title = 'Applications · gyre';
+    this.search = h('input', {
+      id: 'filter-search', type: 'search', value: this.filter.search, placeholder: 'Name, namespace, repository or path',
+      'data-testid': 'filter-search', autocomplete: 'off',
+      oninput: () => {
+        clearTimeout(this.searchTimer);
+        this.searchTimer = setTimeout(() => this.setFilter('search', this.search.value.trim()), 250);
+      },
+    });
+    this.count = h('p', { class: 'count', 'data-testid': 'app-count', 'aria-live': 'polite' });
+    this.tbody = h('tbody');
+    this.more = h('button', {
+      type: 'button', class: 'button', hidden: true, 'data-testid': 'load-more', text: 'Load more',
+      onclick: () => this.load(true),
+    });
+    this.empty = h('p', { class: 'empty', hidden: true });
+    root.append(h('section', { class: 'page list-page', 'aria-labelledby': 'list-title' },
+      h('div', { class: 'page-head' },
+        h('h1', { id: 'list-title', text: 'Applications' }),
+        this.count),
+      h('div', { class: 'toolbar', role: 'search' },
+        h('div', { class: 'field grow' }, h('label', { for: 'filter-search', text: 'Search' }), this.search),
+        this.select('sync', 'Sync', SYNC_STATUSES),
+        this.select('health', 'Health', HEALTH_STATUSES)),
+      h('div', { class: 'table-wrap' },
+        h('table', { class: 'apps', 'data-testid': 'app-list' },
+          h('caption', { class: 'visually-hidden', text: 'Applications with their sync and health status' }),
+          h('thead', {}, h('tr', {},
+            ['Name', 'Health', 'Sync', 'Revision', 'Last sync', 'Source'].map((t) => h('th', { scope: 'col', text: t })))),
+          this.tbody)),
+      this.empty,
+      h('div', { class: 'more' }, this.more)));
+    this.cleanup.push(this.stream.on(this.stream.listeners, (s) => this.update(s)));
+    this.cleanup.push(this.stream.on(this.stream.reconnectListeners, () => this.load(false)));
+    this.load(false);
+  }
+
+  unmount() {
+    this.cleanup.forEach((fn) => fn());
+    clearTimeout(this.searchTimer);
+    clearTimeout(this.reloadTimer);
+  }
+
+  select(name, text, values) {
+    const id = `filter-${name}`;
+    const sel = h('select', {
+      id, 'data-testid': id, onchange: () => this.setFilter(name, sel.value),
+    }, h('option', { value: '', text: 'All' }), values.map((v) => h('option', { value: v, text: label(v) })));
+    sel.value = this.filter[name];
+    return h('div', { class: 'field' }, h('label', { for: id, text }), sel);
+  }
+
+  setFilter(name, value) {
+    if (this.filter[name] === value) return;
+    this.filter[name] = value;
+    // Keep the filter in the address so it survives a reload and can be
+    // shared; replaceState does not fire hashchange.
+    history.replaceState(null, '', '#/' + query(this.filter));
+    this.load(false);
+  }
+
+  async load(more) {
+    const seq = ++this.seq;
+    try {
+      const page = await get('/api/v1/applications', {
+        ...this.filter, limit: PAGE_SIZE, continue: more ? this.continueToken : '',
+      });
+      if (seq !== this.seq) return; // a newer request is on its way
+      const items = (page && page.items) || [];
+      if (!more) {
+        this.items = [];
+        this.rows.clear();
+        this.tbody.replaceChildren();
+      }
+      for (const item of items) this.add(item);
+      this.continueToken = (page && page.continue) || '';
+      this.total = (page && page.total) || this.items.length;
+      this.showCount();
+    } catch (err) {
+      if (seq !== this.seq || (err instanceof APIError && err.status === 401)) return;
+      this.empty.hidden = false;
+      this.empty.className = 'empty error';
+      this.empty.textContent = `Could not load the applications: ${err.message}`;
+    }
+  }
+
+  add(item) {
+    const key = `${item.namespace}/${item.name}`;
+    const tr = row(item);
+    this.items.push(item);
+    this.rows.set(key, tr);
+    this.tbody.append(tr);
+  }
+
+  showCount() {
+    const n = this.items.length;
+    this.count.textContent = n === this.total
+      ? `${n} application${n === 1 ? '' : 's'}`
+      : `Showing ${n} of ${this.total} applications`;
+    this.more.hidden = !this.continueToken;
+    const filtered = this.filter.sync || this.filter.health || this.filter.search;
+    this.empty.hidden = n > 0;
+    this.empty.className = 'empty';
+    this.empty.textContent = filtered
+      ? 'No application matches these filters.'
+      : 'No applications yet. Create one with kubectl apply -f app.yaml (kind: Application, apiVersion: gyre.dev/v1alpha1).';
+  }
+
+  // update applies one AppSummary from the stream: a row on screen is
+  // redrawn; an application not on screen that matches the filters makes
+  // the list reload (soon, once for a burst of events) unless the list is
+  // paged, where it would not be in order anyway.
+  update(summary) {
+    const key = `${summary.namespace}/${summary.name}`;
+    const old = this.rows.get(key);
+    if (old && summary.deleted) {
+      old.remove();
+      this.rows.delete(key);
+      this.items = this.items.filter((i) => `${i.namespace}/${i.name}` !== key);
+      this.total = Math.max(0, this.total - 1);
+      this.showCount();
+      return;
+    }
+    if (summary.deleted) return;
+    if (old) {
+      const tr = row(summary);
+      old.replaceWith(tr);
+      this.rows.set(key, tr);
+      this.items[this.items.findIndex((i) => `${i.namespace}/${i.name}` === key)] = summary;
+      return;
+    }
+    if (!this.continueToken && this.matches(summary)) {
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => this.load(false), 500);
+    }
+  }
+
+  matches(a) {
+    const f = this.filter;
+    if (f.sync && a.syncStatus !== f.sync) return false;
+    if (f.health && a.healthStatus !== f.health) return false;
+    if (f.search) {
+      const q = f.search.toLowerCase();
+      return [a.name, a.namespace, a.repoURL, a.path, a.targetRevision].some((v) => (v || '').toLowerCase().includes(q));
+    }
+    return true;
+  }
+}
+
+// row draws one application.
+function row(a) {
+  const href = `#/apps/${encodeURIComponent(a.namespace)}/${encodeURIComponent(a.name)}`;
+  const running = a.operationPhase === 'Running' || a.operationPhase === 'Terminating';
+  return h('tr', {
+    'data-testid': `app-row-${a.namespace}-${a.name}`, 'data-namespace': a.namespace, 'data-name': a.name,
+    class: `health-row-${a.healthStatus || 'Unknown'}`,
+  },
+  h('th', { scope: 'row' },
+    h('a', { href, class: 'app-link' }, h('span', { class: 'ns', text: a.namespace + '/' }), h('span', { text: a.name })),
+    a.suspended ? h('span', { class: 'tag warn', title: 'Automated sync is suspended after a rollback', text: 'suspended' }) : null,
+    !a.automated ? h('span', { class: 'tag', title: 'Synced by hand (no automated sync policy)', text: 'manual' }) : null),
+  h('td', {}, healthBadge(a.healthStatus, a.healthMessage)),
+  h('td', {}, syncBadge(a.syncStatus), running ? [' ', phaseBadge(a.operationPhase)] : null),
+  h('td', {}, revision(a.revision)),
+  h('td', {}, timeAgo(a.lastSyncedAt)),
+  h('td', { class: 'source' },
+    h('span', { class: 'repo', title: a.repoURL, text: repoName(a.repoURL) }),
+    a.path ? h('span', { class: 'muted', text: ` ${a.path}` }) : null,
+    a.targetRevision ? h('span', { class: 'muted', text: ` @ ${a.targetRevision}` }) : null));
+}
+
+// repoName shortens a repository URL to its last two path parts.
+export function repoName(url) {
+  if (!url) return '';
+  const parts = url.replace(/\.git$/, '').split(/[/:]/).filter(Boolean);
+  return parts.slice(-2).join('/');
+}

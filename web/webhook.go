@@ -1,0 +1,299 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/source"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Provider names a git hosting service whose push webhooks gyre reads; it
+// is also the key of the provider's secret in a WebhookSecretSource.
+type Provider string
+
+// The webhook providers.
+const (
+	// ProviderGitHub signs with X-Hub-Signature-256.
+	ProviderGitHub Provider = "github"
+	// ProviderGitLab sends the secret itself in X-Gitlab-Token.
+	ProviderGitLab Provider = "gitlab"
+	// ProviderGitea covers Gitea and Forgejo, which sign with
+	// X-Gitea-Signature or X-Forgejo-Signature.
+	ProviderGitea Provider = "gitea"
+	// ProviderBitbucket is Bitbucket Cloud: X-Hub-Signature when the
+	// webhook has a secret, else a ?secret= query parameter.
+	ProviderBitbucket Provider = "bitbucket"
+	// ProviderBitbucketServer is Bitbucket Server and Data Center, which
+	// sign with X-Hub-Signature.
+	ProviderBitbucketServer Provider = "bitbucketserver"
+	// ProviderGeneric is any sender of {"repository", "ref", "paths"},
+	// signed with X-Gyre-Signature: sha256=<hex HMAC-SHA256 of the body>.
+	ProviderGeneric Provider = "generic"
+)
+
+func providers() []Provider {
+	return []Provider{ProviderGitHub, ProviderGitLab, ProviderGitea, ProviderBitbucket, ProviderBitbucketServer, ProviderGeneric}
+}
+
+// WebhookSecretSource returns the webhook secret of each provider, keyed by
+// the Provider names. It is asked on every webhook, so it may change.
+type WebhookSecretSource interface {
+	Secrets() map[string][]byte
+}
+
+// StaticWebhookSecrets is a fixed set of webhook secrets, keyed by provider.
+type StaticWebhookSecrets map[string][]byte
+
+// Secrets returns s.
+func (s StaticWebhookSecrets) Secrets() map[string][]byte { return s }
+
+// WebhookSecretsFromSecret reads webhook secrets from a Secret whose keys
+// are provider names ("github", "gitlab", "gitea", "bitbucket",
+// "bitbucketserver", "generic"). Surrounding white space in a value, such
+// as the newline a file leaves, is ignored.
+func WebhookSecretsFromSecret(s *corev1.Secret) (StaticWebhookSecrets, error) {
+	out := StaticWebhookSecrets{}
+	add := func(k string, v []byte) error {
+		if !slices.Contains(providers(), Provider(k)) {
+			return fmt.Errorf("secret %s/%s: key %q: unknown webhook provider (want one of %v)", s.Namespace, s.Name, k, providers())
+		}
+		if v = []byte(strings.TrimSpace(string(v))); len(v) == 0 {
+			return fmt.Errorf("secret %s/%s: key %q: empty secret", s.Namespace, s.Name, k)
+		}
+		out[k] = v
+		return nil
+	}
+	for k, v := range s.Data {
+		if err := add(k, v); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range s.StringData {
+		if err := add(k, []byte(v)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// pushEvent is what gyre takes from a push webhook.
+type pushEvent struct {
+	provider Provider
+	// urls are every address of the repository the payload gives.
+	urls []string
+	// refs are the pushed refs ("refs/heads/main"); empty means unknown,
+	// and every revision of the repository is refreshed.
+	refs []string
+	// paths are the changed files, when the payload lists them all.
+	paths []string
+}
+
+// The results counted in gyre_webhook_requests_total.
+const (
+	webhookAccepted     = "accepted"
+	webhookIgnored      = "ignored"
+	webhookUnauthorized = "unauthorized"
+	webhookTooLarge     = "too_large"
+	webhookBadRequest   = "bad_request"
+	webhookQueueFull    = "queue_full"
+)
+
+// errUnsigned is returned when a webhook carries no signature or token.
+var errUnsigned = errors.New("no signature")
+
+// webhook answers POST /api/webhook: it verifies the payload with the
+// provider's secret, answers at once and leaves the refresh to the queue.
+func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
+	p, event := detectProvider(r.Header)
+	result := webhookBadRequest
+	defer func() { s.metrics.webhookRequest(p, result) }()
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxWebhookBody))
+	if err != nil {
+		result = webhookTooLarge
+		var mbe *http.MaxBytesError
+		if !errors.As(err, &mbe) {
+			writeError(w, statusError(http.StatusBadRequest, "webhook: reading body: "+err.Error()))
+			return
+		}
+		writeError(w, statusError(http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook: body larger than %d bytes", mbe.Limit)))
+		return
+	}
+	var secrets map[string][]byte
+	if s.opts.WebhookSecrets != nil {
+		secrets = s.opts.WebhookSecrets.Secrets()
+	}
+	secret := secrets[string(p)]
+	if len(secret) == 0 {
+		result = webhookUnauthorized
+		s.log.Warn("webhook refused: no secret is configured for its provider", "provider", p, "event", event, "remote", r.RemoteAddr)
+		writeError(w, statusError(http.StatusUnauthorized, fmt.Sprintf("webhook: no secret is configured for provider %s", p)))
+		return
+	}
+	if err := verify(p, r, body, secret); err != nil {
+		result = webhookUnauthorized
+		s.log.Warn("webhook refused", "provider", p, "event", event, "remote", r.RemoteAddr, "reason", err)
+		writeError(w, statusError(http.StatusUnauthorized, "webhook: signature does not match the configured secret"))
+		return
+	}
+	push, err := parsePush(p, event, body)
+	switch {
+	case err != nil:
+		writeError(w, statusError(http.StatusBadRequest, fmt.Sprintf("webhook %s: %v", p, err)))
+		return
+	case push == nil:
+		result = webhookIgnored
+		writeJSON(w, http.StatusOK, Accepted{Accepted: false})
+		return
+	case len(push.urls) == 0:
+		writeError(w, statusError(http.StatusBadRequest, fmt.Sprintf("webhook %s: the payload names no repository", p)))
+		return
+	}
+	if !s.webhooks.add(*push) {
+		result = webhookQueueFull
+		w.Header().Set("Retry-After", "5")
+		writeError(w, statusError(http.StatusServiceUnavailable, "webhook: too many pushes queued; retry later"))
+		return
+	}
+	result = webhookAccepted
+	writeJSON(w, http.StatusAccepted, Accepted{Accepted: true})
+}
+
+// processPush refreshes what a push may have changed. Without the list of
+// changed files it refreshes every Application of the repository that
+// follows a pushed ref. With it, it drops the repository's ref listing and
+// refreshes only those whose source path holds a changed file.
+func (s *Server) processPush(e pushEvent) {
+	repos := map[string]string{} // normalised → an address as the payload gave it
+	for _, u := range e.urls {
+		if n, err := source.NormalizeURL(u); err == nil {
+			if _, dup := repos[n]; !dup {
+				repos[n] = u
+			}
+		}
+	}
+	refs := e.refs
+	if len(refs) == 0 {
+		refs = []string{""}
+	}
+	if len(e.paths) == 0 {
+		var n int
+		for _, u := range repos {
+			for _, ref := range refs {
+				n += len(s.opts.Backend.RefreshRepository(u, ref))
+			}
+		}
+		s.log.Info("webhook push", "provider", e.provider, "repos", redactAll(repos), "refs", e.refs, "apps", n)
+		return
+	}
+	for _, u := range repos {
+		s.opts.Backend.ForgetRepository(u)
+	}
+	var n int
+	for _, a := range s.index.apps() {
+		norm, err := source.NormalizeURL(a.Spec.Source.RepoURL)
+		if _, ours := repos[norm]; err != nil || !ours {
+			continue
+		}
+		if followsAny(a, e.refs) && touchesPath(a.Spec.Source.Path, e.paths) {
+			s.opts.Backend.Refresh(a.Key())
+			n++
+		}
+	}
+	s.log.Info("webhook push", "provider", e.provider, "repos", redactAll(repos), "refs", e.refs, "paths", len(e.paths), "apps", n)
+}
+
+func redactAll(repos map[string]string) []string {
+	out := make([]string, 0, len(repos))
+	for n := range repos {
+		out = append(out, source.Redact(n))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// followsAny reports whether a push of any of refs can move a: its target
+// revision is the default branch, or one of the refs as a branch or tag
+// name. No refs means unknown, which matches.
+func followsAny(a *app.Application, refs []string) bool {
+	target := a.Spec.Source.TargetRevision
+	if len(refs) == 0 || target == "" || target == "HEAD" {
+		return true
+	}
+	for _, ref := range refs {
+		if ref == target || ref == "refs/heads/"+target || ref == "refs/tags/"+target {
+			return true
+		}
+	}
+	return false
+}
+
+// touchesPath reports whether one of the changed files lies in the source
+// directory dir ("" is the repository's root).
+func touchesPath(dir string, changed []string) bool {
+	dir = strings.Trim(strings.TrimPrefix(dir, "./"), "/")
+	if dir == "" || dir == "." {
+		return true
+	}
+	for _, p := range changed {
+		p = strings.TrimPrefix(strings.TrimPrefix(p, "./"), "/")
+		if p == dir || strings.HasPrefix(p, dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// maxQueuedPushes bounds the pushes waiting for the worker.
+const maxQueuedPushes = 256
+
+// webhookQueue runs pushes one at a time on a goroutine that exists only
+// while there is work, so a Server needs no Close.
+type webhookQueue struct {
+	work    func(pushEvent)
+	mu      sync.Mutex
+	items   []pushEvent
+	running bool
+}
+
+func newWebhookQueue(work func(pushEvent)) *webhookQueue {
+	return &webhookQueue{work: work}
+}
+
+// add queues e and reports whether there was room.
+func (q *webhookQueue) add(e pushEvent) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) >= maxQueuedPushes {
+		return false
+	}
+	q.items = append(q.items, e)
+	if !q.running {
+		q.running = true
+		go q.run()
+	}
+	return true
+}
+
+func (q *webhookQueue) run() {
+	for {
+		q.mu.Lock()
+		if len(q.items) == 0 {
+			q.running = false
+			q.items = nil
+			q.mu.Unlock()
+			return
+		}
+		e := q.items[0]
+		q.items = q.items[1:]
+		q.mu.Unlock()
+		q.work(e)
+	}
+}
