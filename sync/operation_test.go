@@ -258,3 +258,27 @@ func TestRollbackToUnknownIDIsRejected(t *testing.T) {
 		t.Fatal("rejected operation left on the object")
 	}
 }
+
+// TestRefreshAnnotationSeesPush: the annotation a follower replica (or a
+// person) sets makes the worker look at the repository now, though its
+// cached ref listing would otherwise stand for the poll interval.
+func TestRefreshAnnotationSeesPush(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t)
+	r := newRepo(t)
+	v1 := r.commit(map[string]*string{"c.yaml": s(configMap("c", "1"))})
+	key := newApp(t, ns, "poke", r, "", nil)
+	syncedAt(t, key, v1)
+	v2 := r.commit(map[string]*string{"c.yaml": s(configMap("c", "2"))})
+	updateApp(t, key, func(a *app.Application) {
+		if a.Annotations == nil {
+			a.Annotations = map[string]string{}
+		}
+		a.Annotations[RefreshAnnotation] = "now"
+	})
+	syncedAt(t, key, v2)
+	waitApp(t, key, 10*time.Second, func(a *app.Application) (bool, string) {
+		_, still := a.Annotations[RefreshAnnotation]
+		return !still, "refresh annotation not removed"
+	})
+}

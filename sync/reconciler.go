@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	gosync "sync"
 	"time"
@@ -91,7 +92,16 @@ type Reconciler struct {
 	mu          gosync.Mutex
 	caps        *render.Capabilities
 	started     bool
+	working     bool
 	subscribers []func(types.NamespacedName)
+	decoded     map[types.UID]decodedApp
+}
+
+// decodedApp is an Application decoded from the watch, kept while its
+// resourceVersion stays the same.
+type decodedApp struct {
+	resourceVersion string
+	app             *app.Application
 }
 
 // New builds a Reconciler that talks to the cluster at cfg and reads git
@@ -120,7 +130,7 @@ func New(cfg *rest.Config, src *source.Cache, opts Options) (*Reconciler, error)
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "applications"}),
 		dry: newDryRunMemo(),
 	}
-	r.live, err = live.New(cfg, live.Options{OnChange: r.Refresh, Logger: opts.Logger})
+	r.live, err = live.New(cfg, live.Options{OnChange: func(k types.NamespacedName) { r.queue.Add(k) }, Logger: opts.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +182,14 @@ func (r *Reconciler) Start(ctx context.Context) error {
 // cluster may work at a time (cmd/gyre elects it), and a Reconciler works
 // once: a process that loses the lead exits and starts afresh.
 func (r *Reconciler) Work(ctx context.Context) {
+	r.mu.Lock()
+	r.working = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.working = false
+		r.mu.Unlock()
+	}()
 	go func() {
 		if err := r.source.Poll(ctx, r.repositoryMoved); err != nil && ctx.Err() == nil {
 			r.log.Error("git poller stopped", "err", err)
@@ -197,13 +215,56 @@ func (r *Reconciler) Ready() bool {
 	return started && r.live.HasSynced()
 }
 
-// Refresh queues an Application for an immediate comparison.
-func (r *Reconciler) Refresh(key types.NamespacedName) { r.queue.Add(key) }
+// RefreshAnnotation on an Application asks the working replica to look at
+// it now, dropping the cached ref listing of its repository; gyre removes it
+// once done. Replicas that do not work (followers of the leader election)
+// pass refresh requests on this way, and so can anyone with kubectl.
+const RefreshAnnotation = "gyre.dev/refresh"
 
-// RefreshRepository drops the cached ref listing of a repository and queues
-// every Application whose source is that repository (and, if revision is not
-// empty, whose targetRevision is revision — a branch or tag name as pushed).
-// It returns the keys queued. Webhooks call it.
+// Refresh asks for an immediate comparison of an Application.
+func (r *Reconciler) Refresh(key types.NamespacedName) {
+	if r.isWorking() {
+		r.queue.Add(key)
+		return
+	}
+	r.annotateRefresh(key)
+}
+
+func (r *Reconciler) isWorking() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.working
+}
+
+// annotateRefresh passes a refresh request to the working replica.
+func (r *Reconciler) annotateRefresh(key types.NamespacedName) {
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{RefreshAnnotation: r.opts.Now().UTC().Format(time.RFC3339Nano)}}})
+	_, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(key.Namespace).Patch(context.Background(), key.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: r.opts.FieldManager})
+	if err != nil {
+		r.log.Warn("could not pass a refresh on", "app", key, "err", err)
+	}
+}
+
+// takeRefreshRequest handles a RefreshAnnotation: the repository's cached
+// ref listing is dropped, so the comparison that follows sees a push at
+// once, and the annotation removed.
+func (r *Reconciler) takeRefreshRequest(ctx context.Context, a *app.Application) error {
+	if _, ok := a.Annotations[RefreshAnnotation]; !ok {
+		return nil
+	}
+	if n, err := source.NormalizeURL(a.Spec.Source.RepoURL); err == nil {
+		r.source.Refresh(n)
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{RefreshAnnotation: nil}}})
+	_, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(a.Namespace).Patch(ctx, a.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: r.opts.FieldManager})
+	return err
+}
+
+// RefreshRepository drops the cached ref listing of a repository and asks
+// for an immediate comparison of every Application whose source is that
+// repository (and, if revision is not empty, whose targetRevision is
+// revision — a branch or tag name as pushed). It returns the keys. Webhooks
+// call it.
 func (r *Reconciler) RefreshRepository(repoURL, revision string) []types.NamespacedName {
 	norm, err := source.NormalizeURL(repoURL)
 	if err != nil {
@@ -220,7 +281,7 @@ func (r *Reconciler) RefreshRepository(repoURL, revision string) []types.Namespa
 			continue
 		}
 		keys = append(keys, a.Key())
-		r.queue.Add(a.Key())
+		r.Refresh(a.Key())
 	}
 	return keys
 }
@@ -247,21 +308,24 @@ func (r *Reconciler) repositoryMoved(repoURL string) {
 	}
 }
 
-// Applications returns every watched Application, decoded.
+// Applications returns every watched Application, decoded. The values are
+// shared: callers must not modify them.
 func (r *Reconciler) Applications() []*app.Application {
 	if r.apps == nil {
 		return nil
 	}
-	var out []*app.Application
-	for _, obj := range r.apps.GetStore().List() {
-		if a, err := app.FromUnstructured(obj.(*unstructured.Unstructured)); err == nil {
+	objs := r.apps.GetStore().List()
+	out := make([]*app.Application, 0, len(objs))
+	for _, obj := range objs {
+		if a, ok := r.decode(obj.(*unstructured.Unstructured)); ok {
 			out = append(out, a)
 		}
 	}
 	return out
 }
 
-// Application returns one watched Application.
+// Application returns one watched Application; the value is shared and must
+// not be modified.
 func (r *Reconciler) Application(key types.NamespacedName) (*app.Application, bool) {
 	if r.apps == nil {
 		return nil, false
@@ -270,8 +334,30 @@ func (r *Reconciler) Application(key types.NamespacedName) (*app.Application, bo
 	if err != nil || !ok {
 		return nil, false
 	}
-	a, err := app.FromUnstructured(obj.(*unstructured.Unstructured))
-	return a, err == nil
+	return r.decode(obj.(*unstructured.Unstructured))
+}
+
+// decode converts a watched object, reusing the previous decoding while its
+// resourceVersion is unchanged: listing thousands of Applications for the
+// API then costs no decoding.
+func (r *Reconciler) decode(u *unstructured.Unstructured) (*app.Application, bool) {
+	r.mu.Lock()
+	d, ok := r.decoded[u.GetUID()]
+	r.mu.Unlock()
+	if ok && d.resourceVersion == u.GetResourceVersion() {
+		return d.app, true
+	}
+	a, err := app.FromUnstructured(u)
+	if err != nil {
+		return nil, false
+	}
+	r.mu.Lock()
+	if r.decoded == nil || len(r.decoded) > 4*len(r.apps.GetStore().ListKeys())+64 {
+		r.decoded = map[types.UID]decodedApp{} // drop the decodings of deleted apps
+	}
+	r.decoded[u.GetUID()] = decodedApp{resourceVersion: u.GetResourceVersion(), app: a}
+	r.mu.Unlock()
+	return a, true
 }
 
 func (r *Reconciler) enqueueObject(obj any) {
@@ -316,9 +402,13 @@ func (r *Reconciler) processNext(ctx context.Context) bool {
 // reconcile brings one Application one step further and says when to look
 // again (0: after the resync period).
 func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (time.Duration, error) {
-	a, ok := r.Application(key)
+	shared, ok := r.Application(key)
 	if !ok {
 		return 0, nil // deleted; its objects stay unless the finalizer asked otherwise
+	}
+	a := shared.DeepCopy()
+	if err := r.takeRefreshRequest(ctx, a); err != nil {
+		return 0, err
 	}
 	if a.DeletionTimestamp != nil {
 		return r.finalize(ctx, a)
