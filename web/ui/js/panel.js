@@ -215,6 +215,6 @@ function diffText(text) {
     else if (line.startsWith('+')) cls = 'add';
     else if (line.startsWith('-')) cls = 'del';
     else if (line.startsWith('@@')) cls = 'hunk';
-    return h('span', { class: `line ${cls}` }, line + '\n');
+    return h('span', { class: `line ${cls}` }, line || ' '); // block spans: copying gives one newline each
   }));
 }
