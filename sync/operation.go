@@ -9,8 +9,10 @@ import (
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/diff"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -227,13 +229,18 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 	if a.Spec.SyncPolicy != nil {
 		options = append(append(app.SyncOptions{}, a.Spec.SyncPolicy.SyncOptions...), options...)
 	}
-	if options.True(app.OptionCreateNamespace) && a.Spec.Destination.Namespace != "" && !p.DryRun {
-		if err := r.ensureNamespace(ctx, a.Spec.Destination.Namespace); err != nil {
-			return cs, err
+	pending := "" // a namespace this sync would create but a dry run does not
+	if ns := a.Spec.Destination.Namespace; options.True(app.OptionCreateNamespace) && ns != "" {
+		if !p.DryRun {
+			if err := r.ensureNamespace(ctx, ns); err != nil {
+				return cs, err
+			}
+		} else if _, err := r.dyn.Resource(namespaces).Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			pending = ns
 		}
 	}
 	force := !options.False(app.OptionServerSideApplyForce)
-	if failed := r.preflight(ctx, plan, force, cs); failed > 0 {
+	if failed := r.preflight(ctx, plan, force, pending, cs); failed > 0 {
 		return cs, fmt.Errorf("%d object(s) failed validation, nothing was applied: %s", failed, firstFailure(cs))
 	}
 	if p.DryRun {
@@ -340,12 +347,14 @@ func (r *Reconciler) applyTask(ctx context.Context, t Task, w Wave, force, skipI
 // preflight dry-run applies every object the plan applies, so that an
 // object the API server would reject fails the sync before anything is
 // changed. Kinds whose CRD comes in the same sync cannot be checked yet and
-// are skipped. It returns how many failed, recording them in cs.
-func (r *Reconciler) preflight(ctx context.Context, plan *Plan, force bool, cs *app.ChangeSet) int {
+// are skipped, and so are objects in pendingNamespace, which a dry run of a
+// first sync does not create. It returns how many failed, recording them in
+// cs.
+func (r *Reconciler) preflight(ctx context.Context, plan *Plan, force bool, pendingNamespace string, cs *app.ChangeSet) int {
 	failed := 0
 	for _, w := range plan.Waves {
 		for _, t := range w.Tasks {
-			if t.Action != TaskApply || t.Desired == nil {
+			if t.Action != TaskApply || t.Desired == nil || (pendingNamespace != "" && t.Desired.GetNamespace() == pendingNamespace) {
 				continue
 			}
 			if _, err := r.resourceFor(t.Desired); err != nil {
@@ -388,6 +397,8 @@ func (r *Reconciler) describeDryRun(plan *Plan, cmp *comparison, cs *app.ChangeS
 		cs.Resources = append(cs.Resources, app.Change{Group: t.Key.Group, Kind: t.Key.Kind, Namespace: t.Key.Namespace, Name: t.Key.Name, Action: action, Message: t.Reason})
 	}
 }
+
+var namespaces = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 
 // ensureNamespace creates the destination namespace if it does not exist. It
 // carries no tracking id: gyre never prunes a namespace it created this way.

@@ -282,3 +282,37 @@ func TestRefreshAnnotationSeesPush(t *testing.T) {
 		return !still, "refresh annotation not removed"
 	})
 }
+
+// TestDryRunFirstSyncWithCreateNamespace: a dry run before the first sync
+// reports what would be created, though the namespace does not exist yet,
+// and changes nothing.
+func TestDryRunFirstSyncWithCreateNamespace(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t)
+	r := newRepo(t)
+	r.commit(map[string]*string{"c.yaml": s(configMap("c", "1"))})
+	target := ns + "-new"
+	t.Cleanup(func() { cluster.Client.CoreV1().Namespaces().Delete(ctx, target, metav1.DeleteOptions{}) })
+	key := newApp(t, ns, "dry", r, "", func(a *app.Application) {
+		a.Spec.SyncPolicy = &app.SyncPolicy{SyncOptions: app.SyncOptions{"CreateNamespace=true"}}
+		a.Spec.Destination.Namespace = target
+	})
+	waitApp(t, key, 20*time.Second, func(a *app.Application) (bool, string) {
+		return a.Status.Sync.Status == app.OutOfSync, "not compared"
+	})
+	request(t, key, app.Operation{Sync: &app.SyncOperation{DryRun: true}})
+	a := waitApp(t, key, 20*time.Second, func(a *app.Application) (bool, string) {
+		op := a.Status.OperationState
+		return op != nil && op.Phase.Completed(), "dry run not finished"
+	})
+	op := a.Status.OperationState
+	if op.Phase != app.OperationSucceeded || op.SyncResult == nil || op.SyncResult.Count(app.ActionCreated) != 1 {
+		t.Fatalf("dry run: %s %s %+v", op.Phase, op.Message, op.SyncResult)
+	}
+	if _, err := cluster.Client.CoreV1().Namespaces().Get(ctx, target, metav1.GetOptions{}); err == nil {
+		t.Fatal("a dry run created the namespace")
+	}
+	if len(a.Status.History) != 0 {
+		t.Fatalf("a dry run was recorded in history: %+v", a.Status.History)
+	}
+}
