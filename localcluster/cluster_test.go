@@ -433,3 +433,35 @@ func TestPodsWithResourcesAndProbesRun(t *testing.T) {
 		}
 	}
 }
+
+// TestJobMeantToFailFails: a Job whose command is `false` fails, so hooks
+// that fail can be exercised without containers.
+func TestJobMeantToFailFails(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t)
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "doomed"},
+		Spec: batchv1.JobSpec{
+			BackoffLimit: ptr.To[int32](0),
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever,
+				Containers:    []corev1.Container{{Name: "main", Image: "busybox", Command: []string{"sh", "-c", "migrate; exit 1"}}},
+			}},
+		},
+	}
+	if _, err := cluster.Client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	clustertest.Eventually(t, 30*time.Second, func() (bool, string) {
+		got, err := cluster.Client.BatchV1().Jobs(ns).Get(ctx, "doomed", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, c := range got.Status.Conditions {
+			if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
+				return got.Status.Succeeded == 0, fmt.Sprintf("succeeded %d", got.Status.Succeeded)
+			}
+		}
+		return false, fmt.Sprintf("job status %+v", got.Status)
+	})
+}

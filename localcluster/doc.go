@@ -9,7 +9,8 @@
 // The simulated nodes stand in for kubelets, the scheduler, cloud load
 // balancers and volume provisioners: pods are bound to nodes round robin
 // (DaemonSet pods to the node they name) and reported Running and Ready with
-// container statuses and pod IPs; pods of Jobs finish Succeeded; deleted pods
+// container statuses and pod IPs; pods of Jobs finish Succeeded (or Failed,
+// when their command is `false` or ends in `exit 1`); deleted pods
 // are removed at once; LoadBalancer Services and Ingresses get an address;
 // PersistentVolumeClaims are bound to a new volume. Containers never run.
 //

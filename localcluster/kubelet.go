@@ -197,6 +197,19 @@ func finishes(pod *corev1.Pod) bool {
 	return false
 }
 
+// failsOnPurpose reports whether a pod that runs to completion is meant to
+// fail: its first container's command line is `false` or ends in `exit 1`
+// (as in `sh -c "…; exit 1"`). Since no container runs, this is how a test or
+// a demo makes a Job fail.
+func failsOnPurpose(pod *corev1.Pod) bool {
+	if len(pod.Spec.Containers) == 0 {
+		return false
+	}
+	c := pod.Spec.Containers[0]
+	line := strings.TrimSpace(strings.Join(append(append([]string{}, c.Command...), c.Args...), " "))
+	return line == "false" || line == "/bin/false" || strings.HasSuffix(line, "exit 1")
+}
+
 // chooseNode returns the node a pod must go to (a DaemonSet pod names its
 // node through required node affinity) or the next node round robin.
 func (s *simulator) chooseNode(pod *corev1.Pod) string {
@@ -230,9 +243,14 @@ func (s *simulator) podStatus(pod *corev1.Pod) corev1.PodStatus {
 	}
 	ready := corev1.ConditionTrue
 	readyReason := ""
+	failed := done && failsOnPurpose(pod)
 	if done {
 		st.Phase = corev1.PodSucceeded
 		ready, readyReason = corev1.ConditionFalse, "PodCompleted"
+		if failed {
+			st.Phase = corev1.PodFailed
+			readyReason = "PodFailed"
+		}
 	} else {
 		st.Phase = corev1.PodRunning
 	}
@@ -254,6 +272,9 @@ func (s *simulator) podStatus(pod *corev1.Pod) corev1.PodStatus {
 		cs := containerStatus(c, pod.UID)
 		if done {
 			cs.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed", StartedAt: now, FinishedAt: now, ContainerID: cs.ContainerID}}
+			if failed {
+				cs.State.Terminated.ExitCode, cs.State.Terminated.Reason = 1, "Error"
+			}
 			cs.Started = ptr.To(false)
 		} else {
 			cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}

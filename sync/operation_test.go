@@ -316,3 +316,51 @@ func TestDryRunFirstSyncWithCreateNamespace(t *testing.T) {
 		t.Fatalf("a dry run was recorded in history: %+v", a.Status.History)
 	}
 }
+
+// TestFailingHookStopsTheSync: a PreSync hook Job that fails fails the
+// operation before anything of the Sync phase is applied, and the SyncFail
+// hook runs.
+func TestFailingHookStopsTheSync(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t)
+	r := newRepo(t)
+	hook := func(name, phase, command string) string {
+		return fmt.Sprintf(`apiVersion: batch/v1
+kind: Job
+metadata:
+  name: %s
+  annotations: {gyre.dev/hook: %s}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox, command: [sh, -c, %q]}]
+`, name, phase, command)
+	}
+	sha := r.commit(map[string]*string{
+		"pre.yaml":     s(hook("migrate", "PreSync", "migrate; exit 1")),
+		"cleanup.yaml": s(hook("cleanup", "SyncFail", "cleanup")),
+		"c.yaml":       s(configMap("app-config", "1")),
+	})
+	key := newApp(t, ns, "hookfail", r, "", nil)
+	a := waitApp(t, key, 30*time.Second, func(a *app.Application) (bool, string) {
+		op := a.Status.OperationState
+		return op != nil && op.Phase == app.OperationFailed && op.SyncResult != nil && op.SyncResult.Revision == sha, "no failed operation"
+	})
+	if !strings.Contains(a.Status.OperationState.Message, "migrate") {
+		t.Fatalf("failure does not name the hook: %s", a.Status.OperationState.Message)
+	}
+	if _, err := cluster.Client.CoreV1().ConfigMaps(ns).Get(ctx, "app-config", metav1.GetOptions{}); err == nil {
+		t.Fatal("the Sync phase ran after its PreSync hook failed")
+	}
+	phases := map[string]app.OperationPhase{}
+	for _, c := range a.Status.OperationState.SyncResult.Resources {
+		if c.HookType != "" {
+			phases[c.Name] = c.HookPhase
+		}
+	}
+	if phases["migrate"] != app.OperationFailed || phases["cleanup"] != app.OperationSucceeded {
+		t.Fatalf("hook phases %v, want migrate Failed and cleanup Succeeded", phases)
+	}
+}
