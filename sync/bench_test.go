@@ -34,8 +34,20 @@ func BenchmarkReconcileUnchanged(b *testing.B) {
 	sha := r.commit(appFiles("app", "steady", 50))
 	key := newApp(b, ns, "steady", r, "app", nil)
 	syncedAt(b, key, sha)
-	reconciler.reconcile(ctx, key) // settle: the first look after the sync may record it
-	requests.take()
+	// Settle: the looks right after the sync still record health moving to
+	// Healthy; wait until a look writes nothing.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		requests.take()
+		_, err := reconciler.reconcile(ctx, key)
+		c := requests.take()
+		if err == nil && c["PUT"]+c["PATCH"]+c["POST"] == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("app still changing after 30s: %v %v", err, c)
+		}
+	}
 	for b.Loop() {
 		if _, err := reconciler.reconcile(ctx, key); err != nil {
 			b.Fatal(err)
