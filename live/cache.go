@@ -33,6 +33,10 @@ type Options struct {
 	// ResyncPeriod, when positive, replays every cached object to OnChange
 	// at that interval. Default 0: no resync; changes are event-driven.
 	ResyncPeriod time.Duration
+	// Namespaces, when set, limits the watches of managed objects of
+	// namespaced kinds to these namespaces, one watch each, for a gyre whose
+	// RBAC grants only them; empty watches cluster-wide.
+	Namespaces []string
 }
 
 // DefaultOptions returns the defaults New applies to unset fields.
@@ -70,8 +74,8 @@ type Cache struct {
 	ctx context.Context
 	// managed holds the label-selected cluster-wide watches, one per
 	// resource, and kinds maps each watched kind to its watch.
-	managed map[schema.GroupResource]*watch
-	kinds   map[schema.GroupKind]*watch
+	managed map[managedKey]*watch
+	kinds   map[schema.GroupKind][]*watch
 	// namespaces holds the descendant watches of each destination namespace.
 	namespaces map[string]*namespaceWatch
 }
@@ -108,8 +112,8 @@ func New(cfg *rest.Config, opts Options) (*Cache, error) {
 		dynamic:    dyn,
 		metadata:   md,
 		mapper:     restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
-		managed:    map[schema.GroupResource]*watch{},
-		kinds:      map[schema.GroupKind]*watch{},
+		managed:    map[managedKey]*watch{},
+		kinds:      map[schema.GroupKind][]*watch{},
 		namespaces: map[string]*namespaceWatch{},
 	}, nil
 }
@@ -177,8 +181,9 @@ func (c *Cache) HasSynced() bool {
 type ResourceStats struct {
 	// Resource is the watched resource.
 	Resource schema.GroupVersionResource
-	// Namespace is empty for the cluster-wide watches of managed objects and
-	// the namespace of a descendant watch.
+	// Namespace is empty for cluster-wide watches; otherwise the namespace
+	// watched (descendant watches, and managed ones limited by
+	// Options.Namespaces).
 	Namespace string
 	// Managed is true for the label-selected watches of managed objects.
 	Managed bool

@@ -34,21 +34,22 @@ func (c *Cache) Managed(appNs, appName string) []*unstructured.Unstructured {
 // exists. The object is the cache's own: callers must not modify it.
 func (c *Cache) Get(k app.ResourceKey) (*unstructured.Unstructured, bool) {
 	c.mu.RLock()
-	w := c.kinds[k.GroupKind()]
+	ws := c.kinds[k.GroupKind()]
 	c.mu.RUnlock()
-	if w == nil {
-		return nil, false
-	}
 	storeKey := k.Name
 	if k.Namespace != "" {
 		storeKey = k.Namespace + "/" + k.Name
 	}
-	o, ok, _ := w.informer.GetIndexer().GetByKey(storeKey)
-	if !ok {
-		return nil, false
+	for _, w := range ws {
+		if w.namespace != "" && w.namespace != k.Namespace {
+			continue
+		}
+		if o, ok, _ := w.informer.GetIndexer().GetByKey(storeKey); ok {
+			u, ok := o.(*unstructured.Unstructured)
+			return u, ok
+		}
 	}
-	u, ok := o.(*unstructured.Unstructured)
-	return u, ok
+	return nil, false
 }
 
 // compareKeys orders keys by group, kind, namespace and name.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gyre-cd/gyre/app"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -105,12 +106,12 @@ func (c *Cache) Watch(ctx context.Context, gvks ...schema.GroupVersionKind) erro
 	var errs []error
 	var started []*watch
 	for _, gvk := range gvks {
-		w, err := c.managedWatch(runCtx, gvk)
+		ws, err := c.watchesOf(runCtx, gvk)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		started = append(started, w)
+		started = append(started, ws...)
 	}
 	if err := waitSynced(ctx, runCtx, started); err != nil {
 		errs = append(errs, err)
@@ -118,36 +119,53 @@ func (c *Cache) Watch(ctx context.Context, gvks ...schema.GroupVersionKind) erro
 	return errors.Join(errs...)
 }
 
-// managedWatch returns the managed watch for gvk, starting it if needed.
-func (c *Cache) managedWatch(runCtx context.Context, gvk schema.GroupVersionKind) (*watch, error) {
+// managedKey identifies a watch of managed objects: a resource, in one
+// namespace or (namespace "") cluster-wide.
+type managedKey struct {
+	resource  schema.GroupResource
+	namespace string
+}
+
+// watchesOf returns the managed watches for gvk, starting them if
+// needed: one cluster-wide, or one per namespace of Options.Namespaces for a
+// namespaced kind.
+func (c *Cache) watchesOf(runCtx context.Context, gvk schema.GroupVersionKind) ([]*watch, error) {
 	c.mu.RLock()
-	w := c.kinds[gvk.GroupKind()]
+	ws := c.kinds[gvk.GroupKind()]
 	c.mu.RUnlock()
-	if w != nil {
-		return w, nil
+	if ws != nil {
+		return ws, nil
 	}
 	m, err := c.Mapping(gvk)
 	if err != nil {
 		return nil, err
 	}
+	namespaces := []string{metav1.NamespaceAll}
+	if len(c.opts.Namespaces) > 0 && m.Scope.Name() == meta.RESTScopeNameNamespace {
+		namespaces = c.opts.Namespaces
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	gr := m.Resource.GroupResource()
-	if w := c.managed[gr]; w != nil {
-		c.kinds[gvk.GroupKind()] = w
-		return w, nil
+	ws = nil
+	for _, ns := range namespaces {
+		key := managedKey{resource: gr, namespace: ns}
+		w := c.managed[key]
+		if w == nil {
+			w = &watch{gvr: m.Resource, gvk: m.GroupVersionKind, namespace: ns, managed: true}
+			inf := dynamicinformer.NewFilteredDynamicInformer(c.dynamic, m.Resource, ns, c.opts.ResyncPeriod,
+				cache.Indexers{indexUID: indexByUID, indexOwner: indexByOwner, indexApp: indexByApp},
+				func(o *metav1.ListOptions) { o.LabelSelector = app.AppLabel })
+			if err := c.run(runCtx, w, inf.Informer(), nil, c.managedHandler()); err != nil {
+				return nil, err
+			}
+			c.managed[key] = w
+			c.log.Debug("watching managed objects", "resource", m.Resource.String(), "namespace", ns)
+		}
+		ws = append(ws, w)
 	}
-	w = &watch{gvr: m.Resource, gvk: m.GroupVersionKind, managed: true}
-	inf := dynamicinformer.NewFilteredDynamicInformer(c.dynamic, m.Resource, metav1.NamespaceAll, c.opts.ResyncPeriod,
-		cache.Indexers{indexUID: indexByUID, indexOwner: indexByOwner, indexApp: indexByApp},
-		func(o *metav1.ListOptions) { o.LabelSelector = app.AppLabel })
-	if err := c.run(runCtx, w, inf.Informer(), nil, c.managedHandler()); err != nil {
-		return nil, err
-	}
-	c.managed[gr] = w
-	c.kinds[gvk.GroupKind()] = w
-	c.log.Debug("watching managed objects", "resource", m.Resource.String())
-	return w, nil
+	c.kinds[gvk.GroupKind()] = ws
+	return ws, nil
 }
 
 // WatchNamespace starts, once per namespace, the watches of the objects

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/localcluster/clustertest"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -169,5 +170,41 @@ func TestWatchFindsNewCRDWithoutReset(t *testing.T) {
 	m, err := c.Mapping(gvk)
 	if err != nil || m.Scope.Name() != "root" {
 		t.Fatalf("Mapping of the cluster-scoped Gadget = %v, %v", m, err)
+	}
+}
+
+// TestWatchLimitedToNamespaces: with Options.Namespaces the managed objects
+// of namespaced kinds are watched in those namespaces only, one watch each,
+// which is all namespace-scoped RBAC allows.
+func TestWatchLimitedToNamespaces(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	allowed, other := cluster.Namespace(t), cluster.Namespace(t)
+	c, err := New(cluster.Config, Options{Namespaces: []string{allowed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.Start(runCtx)
+	for _, ns := range []string{allowed, other} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "tracked", Namespace: ns, Labels: map[string]string{app.AppLabel: "x"}}}
+		if _, err := cluster.Client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Watch(ctx, configMapGVK); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get(app.ResourceKey{Kind: "ConfigMap", Namespace: allowed, Name: "tracked"}); !ok {
+		t.Error("object in the allowed namespace not cached")
+	}
+	if _, ok := c.Get(app.ResourceKey{Kind: "ConfigMap", Namespace: other, Name: "tracked"}); ok {
+		t.Error("object outside the allowed namespaces cached")
+	}
+	for _, st := range c.Stats() {
+		if st.Resource.Resource == "configmaps" && st.Managed && st.Namespace != allowed {
+			t.Errorf("a configmaps watch outside %s: %+v", allowed, st)
+		}
 	}
 }

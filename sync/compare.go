@@ -2,7 +2,9 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -176,10 +178,14 @@ func (r *Reconciler) prepare(ctx context.Context, a *app.Application, objs []*un
 		if !namespaced {
 			o.SetNamespace("")
 		}
+		if namespaced && len(r.opts.Namespaces) > 0 && !slices.Contains(r.opts.Namespaces, o.GetNamespace()) {
+			errs = append(errs, fmt.Sprintf("%s: namespace %q is not one gyre manages (%s)", app.KeyOf(o), o.GetNamespace(), strings.Join(r.opts.Namespaces, ", ")))
+			continue
+		}
 		mark(a, o)
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("unknown kinds: %s", strings.Join(errs, "; "))
+		return nil, errors.New(strings.Join(errs, "; "))
 	}
 	if err := r.live.Watch(ctx, gvks...); err != nil {
 		return nil, err

@@ -37,6 +37,10 @@ type Options struct {
 	// Namespace limits the Applications watched to one namespace; empty
 	// watches all.
 	Namespace string
+	// Namespaces, when set, are the only namespaces gyre manages objects
+	// in (for RBAC that grants only them): objects elsewhere are refused,
+	// and the live cache watches just these namespaces.
+	Namespaces []string
 	// Logger receives the loop's messages. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -130,7 +134,7 @@ func New(cfg *rest.Config, src *source.Cache, opts Options) (*Reconciler, error)
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "applications"}),
 		dry: newDryRunMemo(),
 	}
-	r.live, err = live.New(cfg, live.Options{OnChange: func(k types.NamespacedName) { r.queue.Add(k) }, Logger: opts.Logger})
+	r.live, err = live.New(cfg, live.Options{OnChange: func(k types.NamespacedName) { r.queue.Add(k) }, Logger: opts.Logger, Namespaces: opts.Namespaces})
 	if err != nil {
 		return nil, err
 	}

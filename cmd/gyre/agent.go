@@ -25,6 +25,7 @@ import (
 type agentOptions struct {
 	CacheDir     string
 	Namespace    string
+	Namespaces   []string
 	Workers      int
 	ResyncPeriod time.Duration
 	PollInterval time.Duration
@@ -66,7 +67,7 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 	if hooks.WrapTransport != nil {
 		cfg.Wrap(hooks.WrapTransport)
 	}
-	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Logger: log, Observer: hooks.Sync})
+	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, Logger: log, Observer: hooks.Sync})
 	if err != nil {
 		return nil, err
 	}

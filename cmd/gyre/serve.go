@@ -62,6 +62,7 @@ compared with git.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to manage (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)")
 	f.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "directory for the git cache")
+	f.StringSliceVar(&o.Namespaces, "namespaces", o.Namespaces, "manage objects only in these namespaces (for namespace-scoped RBAC); default: all")
 	f.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "elect one replica to reconcile (the others serve the API and take over on loss)")
 	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader Lease (default: $POD_NAMESPACE)")
 	f.StringVar(&o.LeaderElectionID, "leader-election-id", o.LeaderElectionID, "name of the leader Lease")
