@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // comparison is what one look at an Application found.
@@ -254,7 +255,7 @@ func (r *Reconciler) pair(ctx context.Context, a *app.Application, cmp *comparis
 		if liveObj == nil {
 			continue
 		}
-		if owner := trackedBy(liveObj); owner != "" && owner != a.Namespace+"/"+a.Name {
+		if owner := trackedBy(liveObj); owner != "" && owner != a.Namespace+"/"+a.Name && r.exists(owner) {
 			if cmp.shared == nil {
 				cmp.shared = map[app.ResourceKey]string{}
 			}
@@ -263,6 +264,15 @@ func (r *Reconciler) pair(ctx context.Context, a *app.Application, cmp *comparis
 		cmp.live[k] = liveObj
 	}
 	return nil
+}
+
+// exists reports whether the Application "namespace/name" is watched. An
+// object whose tracking id names an Application that is gone (deleted
+// without the finalizer) is free for another to adopt.
+func (r *Reconciler) exists(app string) bool {
+	ns, name, _ := strings.Cut(app, "/")
+	_, ok := r.Application(types.NamespacedName{Namespace: ns, Name: name})
+	return ok
 }
 
 // trackedBy returns "namespace/name" of the Application obj's tracking id

@@ -10,6 +10,7 @@ import (
 	"github.com/gyre-cd/gyre/app"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 )
@@ -37,6 +38,10 @@ func (r *Reconciler) prune(ctx context.Context, a *app.Application, t Task, opti
 	}
 	if err != nil {
 		c.Action, c.Message = app.ActionFailed, fmt.Sprintf("%s: prune: %v", t.Key, err)
+		return c
+	}
+	if isApplicationCRD(current) {
+		c.Action, c.Message = app.ActionSkipped, "gyre never deletes the Application CRD: every Application would go with it"
 		return c
 	}
 	if owner := trackedBy(current); owner != a.Namespace+"/"+a.Name {
@@ -71,7 +76,7 @@ func (r *Reconciler) finalize(ctx context.Context, a *app.Application) (time.Dur
 	}
 	managed := r.live.Managed(a.Namespace, a.Name)
 	for _, obj := range managed {
-		if obj.GetDeletionTimestamp() != nil || trackedBy(obj) != a.Namespace+"/"+a.Name {
+		if obj.GetDeletionTimestamp() != nil || trackedBy(obj) != a.Namespace+"/"+a.Name || isApplicationCRD(obj) {
 			continue
 		}
 		ri, err := r.resourceFor(obj)
@@ -83,7 +88,7 @@ func (r *Reconciler) finalize(ctx context.Context, a *app.Application) (time.Dur
 			return 0, fmt.Errorf("%s: delete: %w", app.KeyOf(obj), err)
 		}
 	}
-	if len(managed) > 0 {
+	if slices.ContainsFunc(managed, func(o *unstructured.Unstructured) bool { return !isApplicationCRD(o) }) {
 		return 200 * time.Millisecond, nil // look again until they are gone
 	}
 	finalizers := slices.DeleteFunc(slices.Clone(a.Finalizers), func(f string) bool { return f == ResourcesFinalizer })
@@ -93,4 +98,10 @@ func (r *Reconciler) finalize(ctx context.Context, a *app.Application) (time.Dur
 		return 0, nil
 	}
 	return 0, err
+}
+
+// isApplicationCRD reports whether obj is the CustomResourceDefinition of
+// Applications, which gyre's own chart declares and gyre never deletes.
+func isApplicationCRD(obj *unstructured.Unstructured) bool {
+	return obj.GetKind() == "CustomResourceDefinition" && obj.GetName() == app.ApplicationResource+"."+app.Group
 }

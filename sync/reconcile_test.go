@@ -347,4 +347,11 @@ func TestDeletedAppLeavesObjectsUnlessFinalizer(t *testing.T) {
 	if _, err := cluster.Client.CoreV1().ConfigMaps(ns).Get(ctx, "keep", metav1.GetOptions{}); err != nil {
 		t.Fatalf("object of an app deleted without the finalizer went too: %v", err)
 	}
+	// Its tracking id names an app that is gone: another app may adopt it.
+	heir := newApp(t, ns, "heir", r, "keep", nil)
+	syncedAt(t, heir, sha)
+	cm, err := cluster.Client.CoreV1().ConfigMaps(ns).Get(ctx, "keep", metav1.GetOptions{})
+	if err != nil || !strings.HasPrefix(cm.Annotations[app.TrackingAnnotation], ns+"/heir:") {
+		t.Fatalf("orphan not adopted: %v %v", cm.Annotations, err)
+	}
 }

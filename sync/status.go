@@ -121,7 +121,10 @@ func installCRD(ctx context.Context, dyn dynamic.Interface, fieldManager string)
 		return fmt.Errorf("application CRD: %w", err)
 	}
 	crds := dyn.Resource(crdResource)
-	if _, err := crds.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: fieldManager, Force: true}); err != nil {
+	// A field manager of its own: when an Application (gyre's own chart)
+	// also declares the CRD, applying it here must not take away the
+	// tracking annotation and label that Application applied as "gyre".
+	if _, err := crds.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: fieldManager + "-install", Force: true}); err != nil {
 		return fmt.Errorf("install application CRD: %w", err)
 	}
 	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
