@@ -1,0 +1,70 @@
+package install
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gyre-cd/gyre/localcluster/clustertest"
+	"github.com/gyre-cd/gyre/source"
+	gyresync "github.com/gyre-cd/gyre/sync"
+)
+
+// repoRoot is the repository root: the chart, the Dockerfile and
+// app/crd.yaml are read from there.
+const repoRoot = ".."
+
+// chartDir is the chart's path inside the repository.
+const chartDir = "charts/gyre"
+
+// The tests share one embedded cluster and one reconcile loop.
+var (
+	cluster    *clustertest.Cluster
+	reconciler *gyresync.Reconciler
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(clustertest.Run(m, &cluster, startReconciler))
+}
+
+// startReconciler runs a reconcile loop on the cluster, as `gyre serve`
+// does, and waits until its caches have synced.
+func startReconciler(c *clustertest.Cluster) (func(), error) {
+	dir, err := os.MkdirTemp("", "gyre-install-test-")
+	if err != nil {
+		return nil, err
+	}
+	opts := source.DefaultOptions(filepath.Join(dir, "git"))
+	opts.Logger = slog.New(slog.DiscardHandler)
+	src, err := source.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	r, err := gyresync.New(c.Config, src, gyresync.Options{Logger: slog.New(slog.DiscardHandler), WaveTimeout: time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	deadline := time.Now().Add(time.Minute)
+	for !r.Ready() {
+		select {
+		case err := <-done:
+			cancel()
+			return nil, fmt.Errorf("reconciler stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			return nil, fmt.Errorf("reconciler not ready after a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	reconciler = r
+	return func() { cancel(); <-done; os.RemoveAll(dir) }, nil
+}
