@@ -12,6 +12,8 @@ import (
 	"github.com/gyre-cd/gyre/localcluster/clustertest"
 	"github.com/gyre-cd/gyre/source"
 	gyresync "github.com/gyre-cd/gyre/sync"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // repoRoot is the repository root: the chart, the Dockerfile and
@@ -26,6 +28,10 @@ var (
 	cluster    *clustertest.Cluster
 	reconciler *gyresync.Reconciler
 )
+
+// appsNamespace holds the Applications the shared reconcile loop works on;
+// a test that runs a loop of its own keeps its Applications elsewhere.
+const appsNamespace = "gyre-test-apps"
 
 func TestMain(m *testing.M) {
 	os.Exit(clustertest.Run(m, &cluster, startReconciler))
@@ -44,7 +50,10 @@ func startReconciler(c *clustertest.Cluster) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := gyresync.New(c.Config, src, gyresync.Options{Logger: slog.New(slog.DiscardHandler), WaveTimeout: time.Minute})
+	if _, err := c.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: appsNamespace}}, metav1.CreateOptions{}); err != nil {
+		return nil, err
+	}
+	r, err := gyresync.New(c.Config, src, gyresync.Options{Namespace: appsNamespace, Logger: slog.New(slog.DiscardHandler), WaveTimeout: time.Minute})
 	if err != nil {
 		return nil, err
 	}
