@@ -14,6 +14,7 @@ import (
 	gyresync "github.com/gyre-cd/gyre/sync"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // repoRoot is the repository root: the chart, the Dockerfile and
@@ -60,19 +61,17 @@ func startReconciler(c *clustertest.Cluster) (func(), error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	deadline := time.Now().Add(time.Minute)
-	for !r.Ready() {
+	err = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
 		select {
 		case err := <-done:
-			cancel()
-			return nil, fmt.Errorf("reconciler stopped: %v", err)
+			return false, fmt.Errorf("reconciler stopped: %v", err)
 		default:
+			return r.Ready(), nil
 		}
-		if time.Now().After(deadline) {
-			cancel()
-			return nil, fmt.Errorf("reconciler not ready after a minute")
-		}
-		time.Sleep(10 * time.Millisecond)
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("reconciler not ready: %w", err)
 	}
 	reconciler = r
 	return func() { cancel(); <-done; os.RemoveAll(dir) }, nil

@@ -20,6 +20,7 @@ import (
 	"github.com/gyre-cd/gyre/source"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 )
 
@@ -51,19 +52,17 @@ func TestMain(m *testing.M) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- r.Run(ctx) }()
-		deadline := time.Now().Add(time.Minute)
-		for !r.Ready() {
+		err = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
 			select {
 			case err := <-done:
-				cancel()
-				return nil, fmt.Errorf("reconciler stopped: %v", err)
+				return false, fmt.Errorf("reconciler stopped: %v", err)
 			default:
+				return r.Ready(), nil
 			}
-			if time.Now().After(deadline) {
-				cancel()
-				return nil, fmt.Errorf("reconciler not ready after a minute")
-			}
-			time.Sleep(10 * time.Millisecond)
+		})
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("reconciler not ready: %w", err)
 		}
 		reconciler = r
 		return func() { cancel(); <-done; os.RemoveAll(dir) }, nil

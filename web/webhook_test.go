@@ -166,8 +166,9 @@ func TestWebhookProviders(t *testing.T) {
 				_, refreshed, repoCalls, _ := b.snapshot()
 				return len(refreshed)+len(repoCalls) >= len(tc.wantRefreshed)+len(tc.wantRepoCalls)
 			})
-			time.Sleep(20 * time.Millisecond) // let a wrong extra call show up
+			ts.drain(t, b)
 			_, refreshed, repoCalls, forgotten := b.snapshot()
+			repoCalls = withoutMarker(repoCalls)
 			slices.Sort(repoCalls)
 			var refreshedNames []string
 			for _, k := range refreshed {
@@ -200,8 +201,9 @@ func TestWebhookPathFilter(t *testing.T) {
 		t.Fatalf("%d %s", code, resp)
 	}
 	eventually(t, "the refresh", func() bool { _, r, _, _ := b.snapshot(); return len(r) >= 2 })
-	time.Sleep(20 * time.Millisecond)
+	ts.drain(t, b)
 	_, refreshed, repoCalls, forgotten := b.snapshot()
+	repoCalls = withoutMarker(repoCalls)
 	var names []string
 	for _, k := range refreshed {
 		names = append(names, k.Name)
@@ -286,8 +288,8 @@ func TestWebhookRefused(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(50 * time.Millisecond) // a wrongly queued refresh would show by now
-	if _, refreshed, repoCalls, forgotten := b.snapshot(); len(refreshed)+len(repoCalls)+len(forgotten) > 0 {
+	ts.drain(t, b)
+	if _, refreshed, repoCalls, forgotten := b.snapshot(); len(refreshed)+len(withoutMarker(repoCalls))+len(forgotten) > 0 {
 		t.Fatalf("refused webhooks refreshed: %v %v %v", refreshed, repoCalls, forgotten)
 	}
 	out := logs.String()
@@ -367,4 +369,29 @@ var _ Backend = (*fakeBackend)(nil)
 
 func secretWith(data map[string][]byte) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "gyre", Name: "webhooks"}, Data: data}
+}
+
+// markerRepo is the repository of the push drain sends.
+const markerRepo = "https://marker.invalid/drain.git"
+
+// drain sends a push of markerRepo and waits until the webhook worker has
+// handled it. The worker handles pushes one at a time in order, so every
+// push sent before has been handled too: what a wrong push would have done
+// has happened by the time drain returns.
+func (ts *testServer) drain(t *testing.T, b *fakeBackend) {
+	t.Helper()
+	body := `{"repository": "` + markerRepo + `", "ref": "refs/heads/main"}`
+	code, resp := ts.postWebhook(t, "", body, map[string]string{"X-Gyre-Signature": "sha256=" + sign(body)})
+	if code != http.StatusAccepted {
+		t.Fatalf("marker push: %d %s", code, resp)
+	}
+	eventually(t, "the marker push", func() bool {
+		_, _, repoCalls, _ := b.snapshot()
+		return len(repoCalls) != len(withoutMarker(repoCalls))
+	})
+}
+
+// withoutMarker drops drain's calls from a list of RefreshRepository calls.
+func withoutMarker(calls []string) []string {
+	return slices.DeleteFunc(slices.Clone(calls), func(c string) bool { return strings.HasPrefix(c, markerRepo) })
 }
