@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -17,12 +16,6 @@ import (
 type builtGyre struct {
 	// path is the binary; empty in -short runs, where those tests skip.
 	path string
-	// hasAddr reports whether `gyre up` takes --addr (gyre's own HTTP
-	// address), which the tests then point at a free port.
-	hasAddr bool
-	// hasExamples reports whether `gyre up` deploys the bundled examples
-	// (it has an --examples flag).
-	hasExamples bool
 }
 
 // gyreBin is filled in by TestMain.
@@ -49,16 +42,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "gyre tests: go build -o %s . in cmd/gyre failed: %v\n", bin, err)
 			return 1
 		}
-		help, err := exec.Command(bin, "up", "--help").CombinedOutput()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "gyre tests: gyre up --help: %v\n%s", err, help)
-			return 1
-		}
-		gyreBin = builtGyre{
-			path:        bin,
-			hasAddr:     strings.Contains(string(help), "--addr "),
-			hasExamples: strings.Contains(string(help), "--examples"),
-		}
+		gyreBin = builtGyre{path: bin}
 		return m.Run()
 	}()
 	os.Exit(code)

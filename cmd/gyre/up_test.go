@@ -91,13 +91,9 @@ type upProcess struct {
 }
 
 // upArgs returns the arguments of `gyre up` on dataDir and apiAddr, with
-// gyre's own HTTP server (when this build has one) on a free port.
+// gyre's own HTTP server on a free port.
 func upArgs(dataDir, apiAddr string) []string {
-	args := []string{"up", "--data-dir", dataDir, "--api-addr", apiAddr}
-	if gyreBin.hasAddr {
-		args = append(args, "--addr", "127.0.0.1:0")
-	}
-	return args
+	return []string{"up", "--data-dir", dataDir, "--api-addr", apiAddr, "--addr", "127.0.0.1:0"}
 }
 
 func needBinary(t *testing.T) {
@@ -588,9 +584,6 @@ func TestUpCorruptDataDir(t *testing.T) {
 // becomes Synced and Healthy with nothing else installed.
 func TestUpDeploysExamples(t *testing.T) {
 	needBinary(t)
-	if !gyreBin.hasExamples {
-		t.Skip("this gyre up does not deploy the examples (no --examples flag)")
-	}
 	dir := filepath.Join(t.TempDir(), "data")
 	p := startUp(t, dir, freeAddr(t))
 	p.waitReady()
