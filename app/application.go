@@ -44,6 +44,17 @@ func (a *Application) Key() types.NamespacedName {
 	return types.NamespacedName{Namespace: a.Namespace, Name: a.Name}
 }
 
+// DefaultProject is the Project an Application without spec.project uses.
+const DefaultProject = "default"
+
+// ProjectName returns spec.project, or DefaultProject when it is empty.
+func (a *Application) ProjectName() string {
+	if a.Spec.Project == "" {
+		return DefaultProject
+	}
+	return a.Spec.Project
+}
+
 // IsAutomated reports whether the reconciler may sync this Application on its
 // own: spec.syncPolicy.automated is set and automation is not suspended by a
 // rollback (Status.AutomationSuspended).

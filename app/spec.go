@@ -4,6 +4,10 @@ package app
 // they go, and how gyre keeps the two in step. Field names follow Argo CD's
 // Application so that existing manifests and habits carry over.
 type Spec struct {
+	// Project names the Project (in gyre's own namespace) whose rules bound
+	// this Application: which repositories, destinations and kinds it may
+	// use. Empty means "default".
+	Project string `json:"project,omitempty"`
 	// Source is the git location and the render options.
 	Source Source `json:"source"`
 	// Destination is where the rendered objects are applied.
