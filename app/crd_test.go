@@ -25,8 +25,14 @@ import (
 // and converted to the internal version its validation works on.
 func loadCRD(t *testing.T) (*apiextensionsv1.CustomResourceDefinition, *apiextensions.CustomResourceDefinition) {
 	t.Helper()
+	return parseCRD(t, CRD())
+}
+
+// parseCRD parses one CRD manifest as loadCRD does.
+func parseCRD(t *testing.T, manifest []byte) (*apiextensionsv1.CustomResourceDefinition, *apiextensions.CustomResourceDefinition) {
+	t.Helper()
 	var v1 apiextensionsv1.CustomResourceDefinition
-	if err := yaml.UnmarshalStrict(CRD(), &v1); err != nil {
+	if err := yaml.UnmarshalStrict(manifest, &v1); err != nil {
 		t.Fatalf("crd.yaml: %v", err)
 	}
 	apiextensionsv1.SetObjectDefaults_CustomResourceDefinition(&v1)
@@ -42,6 +48,24 @@ func TestCRDPassesAPIServerValidation(t *testing.T) {
 	for _, err := range crdvalidation.ValidateCustomResourceDefinition(context.Background(), internal) {
 		t.Errorf("crd.yaml: %v", err)
 	}
+}
+
+// TestProjectCRD checks the Project CRD as the Application's is checked:
+// accepted by the API server's validation, named after the Go constants,
+// and with a schema that matches the Go types field for field.
+func TestProjectCRD(t *testing.T) {
+	crd, internal := parseCRD(t, ProjectCRD())
+	for _, err := range crdvalidation.ValidateCustomResourceDefinition(context.Background(), internal) {
+		t.Errorf("project-crd.yaml: %v", err)
+	}
+	if crd.Name != ProjectResource+"."+Group || crd.Spec.Group != Group || crd.Spec.Names.Kind != ProjectKind ||
+		crd.Spec.Names.ListKind != ProjectListKind || crd.Spec.Names.Plural != ProjectResource || crd.Spec.Scope != apiextensionsv1.NamespaceScoped {
+		t.Errorf("project-crd.yaml: names %+v scope %s do not match the Go constants", crd.Spec.Names, crd.Spec.Scope)
+	}
+	if len(crd.Spec.Versions) != 1 || crd.Spec.Versions[0].Name != Version {
+		t.Fatalf("project-crd.yaml: want the one version %s", Version)
+	}
+	matchSchema(t, "Project", reflect.TypeFor[Project](), crd.Spec.Versions[0].Schema.OpenAPIV3Schema)
 }
 
 func TestCRDNames(t *testing.T) {

@@ -37,11 +37,11 @@ func GroupVersionResource() schema.GroupVersionResource {
 	return SchemeGroupVersion().WithResource(ApplicationResource)
 }
 
-// AddToScheme registers Application and ApplicationList in s, together with
+// AddToScheme registers Application, Project and their lists in s, together with
 // the meta/v1 types (ListOptions, Status…) a client needs for the group.
 func AddToScheme(s *runtime.Scheme) error {
 	gv := SchemeGroupVersion()
-	s.AddKnownTypes(gv, &Application{}, &ApplicationList{})
+	s.AddKnownTypes(gv, &Application{}, &ApplicationList{}, &Project{}, &ProjectList{})
 	metav1.AddToGroupVersion(s, gv)
 	return nil
 }
