@@ -2,9 +2,11 @@ package diff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/itchyny/gojq"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -205,16 +207,25 @@ func compilePathExpression(expr string) (*gojq.Code, error) {
 	return gojq.Compile(call("delpaths", paths), gojq.WithEnvironLoader(func() []string { return nil }))
 }
 
+// JQTimeout bounds one jq path expression on one object: an expression from
+// an Application spec must not hold a worker (Argo CD's default, 1s).
+const JQTimeout = time.Second
+
 // removeJQPaths runs a compiled path-deleting query on obj. An expression
 // that does not apply to obj (it iterates over a missing list, say) removes
 // nothing.
 func removeJQPaths(ctx context.Context, obj map[string]any, code *gojq.Code) (map[string]any, error) {
+	ctx, cancel := context.WithTimeout(ctx, JQTimeout)
+	defer cancel()
 	iter := code.RunWithContext(ctx, toJQ(obj))
 	v, ok := iter.Next()
 	if !ok {
 		return obj, nil
 	}
 	if _, isErr := v.(error); isErr {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("did not finish within %s", JQTimeout)
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

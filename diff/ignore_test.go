@@ -2,7 +2,9 @@ package diff
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -102,6 +104,59 @@ func TestApplyIgnores(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestJQDeadline: a jq expression from an Application spec that would run
+// for hours is stopped at JQTimeout with an error naming it.
+func TestJQDeadline(t *testing.T) {
+	expr := `.metadata | select(last(range(1e12)) > 0) | .name`
+	rules, err := compileIgnores([]Ignore{{JQPathExpressions: []string{expr}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "x"}}}
+	start := time.Now()
+	err = applyIgnores(context.Background(), obj, rules, nil)
+	if err == nil || !strings.Contains(err.Error(), expr) || !strings.Contains(err.Error(), "did not finish") {
+		t.Fatalf("err = %v, want a deadline error naming the expression", err)
+	}
+	if d := time.Since(start); d > 10*JQTimeout {
+		t.Errorf("stopped after %s, want about %s", d, JQTimeout)
+	}
+}
+
+// FuzzIgnoreRules runs arbitrary ignoreDifferences rules (pointer and jq
+// expression) on a fixed object: compiling may fail, applying must not
+// panic, must end within the jq deadline, and must leave an object.
+func FuzzIgnoreRules(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"/spec/replicas", ".spec.replicas"},
+		{"/spec/containers/0/image", `.spec.containers[] | select(.name == "x") | .image`},
+		{"/metadata/annotations/a~1b", ".metadata.labels"},
+		{"/", ".."},
+		{"/spec/containers/-", ".spec.containers[-1]"},
+		{"~2", "path(..)"},
+		{"/spec/0/1/2", `.spec | to_entries[] | .key`},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, pointer, expr string) {
+		rules, err := compileIgnores([]Ignore{{JSONPointers: []string{pointer}, JQPathExpressions: []string{expr}}})
+		if err != nil {
+			return
+		}
+		obj := &unstructured.Unstructured{Object: map[string]any{
+			"metadata": map[string]any{"name": "x", "labels": map[string]any{"a": "b"}, "annotations": map[string]any{"a/b": "c"}},
+			"spec":     map[string]any{"replicas": int64(3), "containers": []any{map[string]any{"name": "x", "image": "i"}}},
+		}}
+		start := time.Now()
+		if err := applyIgnores(context.Background(), obj, rules, nil); err == nil && obj.Object == nil {
+			t.Fatal("applyIgnores left no object")
+		}
+		if d := time.Since(start); d > 5*JQTimeout {
+			t.Fatalf("rule ran for %s", d)
+		}
+	})
 }
 
 func TestIgnoreMatches(t *testing.T) {

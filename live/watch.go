@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/gyre-cd/gyre/app"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -257,16 +258,33 @@ func (c *Cache) run(ctx context.Context, w *watch, inf cache.SharedIndexInformer
 	return nil
 }
 
+// SyncTimeout bounds the wait for a watch to list its objects: an API server
+// that does not answer must not hold a worker for good.
+const SyncTimeout = 30 * time.Second
+
 // waitSynced waits until every watch has listed its objects and delivered
-// their events, ctx ends, or the cache stops (runCtx).
+// their events, ctx ends, the cache stops (runCtx) or SyncTimeout passes. A
+// watch the API server refuses (403, say) fails the wait at once, with the
+// refusal.
 func waitSynced(ctx, runCtx context.Context, ws []*watch) error {
+	ctx, cancel := context.WithTimeout(ctx, SyncTimeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for _, w := range ws {
-		select {
-		case <-w.registration.HasSyncedChecker().Done():
-		case <-ctx.Done():
-			return w.notSynced(ctx.Err())
-		case <-runCtx.Done():
-			return w.notSynced(runCtx.Err())
+		for waiting := true; waiting; {
+			select {
+			case <-w.registration.HasSyncedChecker().Done():
+				waiting = false
+			case <-tick.C:
+				if last := w.lastErr.Load(); last != nil && (apierrors.IsForbidden(*last) || apierrors.IsUnauthorized(*last)) {
+					return w.notSynced(*last)
+				}
+			case <-ctx.Done():
+				return w.notSynced(ctx.Err())
+			case <-runCtx.Done():
+				return w.notSynced(runCtx.Err())
+			}
 		}
 	}
 	return nil

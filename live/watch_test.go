@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 )
 
 func TestWatchUnknownKind(t *testing.T) {
@@ -206,5 +207,33 @@ func TestWatchLimitedToNamespaces(t *testing.T) {
 		if st.Resource.Resource == "configmaps" && st.Managed && st.Namespace != allowed {
 			t.Errorf("a configmaps watch outside %s: %+v", allowed, st)
 		}
+	}
+}
+
+// TestWatchRefusedFailsAtOnce: a watch the API server refuses (403, as with
+// --namespaces and RBAC that grants less) ends the wait with the refusal
+// at once, rather than holding the caller until SyncTimeout.
+func TestWatchRefusedFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t)
+	if _, err := cluster.Client.CoreV1().ServiceAccounts(ns).Create(context.Background(), &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "nobody"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := rest.CopyConfig(cluster.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":nobody"}
+	c, err := New(cfg, Options{Namespaces: []string{ns}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.Start(runCtx)
+	start := time.Now()
+	err = c.Watch(context.Background(), configMapGVK)
+	if err == nil || !strings.Contains(err.Error(), "forbidden") {
+		t.Fatalf("Watch without RBAC: err = %v, want the refusal", err)
+	}
+	if d := time.Since(start); d > SyncTimeout/2 {
+		t.Errorf("refusal took %s to surface", d)
 	}
 }

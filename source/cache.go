@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,6 +72,14 @@ type Options struct {
 	PollIntervals map[string]time.Duration
 	// Timeout bounds every network operation. Default 60s.
 	Timeout time.Duration
+	// AllowFileURLs lets Applications read repositories on this machine's
+	// disk (file:// URLs and plain paths). `gyre up` allows them, for local
+	// repositories; `gyre serve` only with --allow-file-repos, since on a
+	// shared agent they let a tenant read whatever git repository the
+	// agent's disk holds. Whatever it says, no repository inside Dir (the
+	// cache of every other repository, private ones included) is ever read
+	// this way.
+	AllowFileURLs bool
 	// Credentials answers which credentials to use for a repository. Nil
 	// means anonymous access everywhere.
 	Credentials CredentialSource
@@ -131,6 +140,7 @@ type Cache struct {
 	log        *slog.Logger
 	clock      Clock
 	transports map[string]transport.Transport
+	local      localLoader
 	intervals  map[string]time.Duration // by normalised URL
 	wake       chan struct{}            // Refresh pokes the poll loop
 	maxPacks   int                      // see consolidatePacks
@@ -149,7 +159,9 @@ func New(opts Options) (*Cache, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("source cache %s: %w", opts.Dir, err)
 	}
+	local := localLoader{allow: opts.AllowFileURLs, protected: opts.Dir}
 	c := &Cache{
+		local: local,
 		opts:  opts,
 		log:   opts.Logger,
 		clock: opts.Clock,
@@ -158,7 +170,7 @@ func New(opts Options) (*Cache, error) {
 			"http":  githttp.DefaultClient,
 			"ssh":   gitssh.DefaultClient,
 			"git":   git.DefaultClient,
-			"file":  server.NewClient(localLoader{}),
+			"file":  server.NewClient(local),
 		},
 		intervals: map[string]time.Duration{},
 		wake:      make(chan struct{}, 1),
@@ -239,6 +251,11 @@ func (c *Cache) repository(repoURL string) (*repository, error) {
 	u, err := transportURL(repoURL)
 	if err != nil {
 		return nil, err
+	}
+	if strings.HasPrefix(key, "file://") {
+		if err := c.local.check(filepath.FromSlash(u)); err != nil {
+			return nil, err
+		}
 	}
 	sum := sha256.Sum256([]byte(key))
 	dir := filepath.Join(c.opts.Dir, hex.EncodeToString(sum[:16]))

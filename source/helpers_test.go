@@ -161,6 +161,7 @@ func newCache(t testing.TB, opts source.Options) (*source.Cache, *counts, *fakeC
 			return countingTransport{t, n}
 		}
 	}
+	opts.AllowFileURLs = true // the tests serve repositories from disk
 	c, err := source.New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -198,11 +198,56 @@ func (r *repository) reindex() {
 // go-git's in-process upload-pack server: a bare repository, a worktree's
 // .git directory, or the directory a .git file ("gitdir: …") points to.
 // (go-git's own filesystem loader reads a worktree as if it were bare.)
-type localLoader struct{}
+type localLoader struct {
+	// allow is Options.AllowFileURLs.
+	allow bool
+	// protected is the directory no repository may be read from: the
+	// cache's own.
+	protected string
+}
+
+// ErrLocalRefused marks a file:// repository URL (or local path) that gyre
+// will not read: local repositories are not allowed, or it points into
+// gyre's own cache or data.
+var ErrLocalRefused = errors.New("local repository refused")
+
+// check refuses dir when local repositories are not allowed or when dir,
+// with symbolic links resolved, is inside the cache.
+func (l localLoader) check(dir string) error {
+	if !l.allow {
+		return fmt.Errorf("%w: file:// repository URLs are not allowed on this agent (gyre serve --allow-file-repos allows them)", ErrLocalRefused)
+	}
+	rel, err := filepath.Rel(resolvePath(l.protected), resolvePath(dir))
+	if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%w: %s is inside gyre's own git cache", ErrLocalRefused, dir)
+	}
+	return nil
+}
+
+// resolvePath returns dir absolute and cleaned, with symbolic links
+// resolved as far as the path exists.
+func resolvePath(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return filepath.Clean(dir)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	// Resolve the longest existing parent, keep the rest as written.
+	parent, rest := filepath.Dir(abs), filepath.Base(abs)
+	if parent == abs {
+		return abs
+	}
+	return filepath.Join(resolvePath(parent), rest)
+}
 
 // Load implements server.Loader.
-func (localLoader) Load(ep *transport.Endpoint) (storer.Storer, error) {
+func (l localLoader) Load(ep *transport.Endpoint) (storer.Storer, error) {
 	dir := filepath.FromSlash(ep.Path)
+	if err := l.check(dir); err != nil {
+		return nil, err
+	}
 	dotgit := filepath.Join(dir, ".git")
 	if fi, err := os.Stat(dotgit); err == nil {
 		dir = dotgit
@@ -221,9 +266,24 @@ func (localLoader) Load(ep *transport.Endpoint) (storer.Storer, error) {
 			}
 		}
 	}
+	if err := l.check(dir); err != nil { // where a .git file pointed
+		return nil, err
+	}
 	for _, must := range []string{"HEAD", "objects"} {
 		if _, err := os.Stat(filepath.Join(dir, must)); err != nil {
 			return nil, transport.ErrRepositoryNotFound
+		}
+	}
+	if alt, err := os.ReadFile(filepath.Join(dir, "objects", "info", "alternates")); err == nil {
+		for line := range strings.Lines(string(alt)) {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				if !filepath.IsAbs(line) {
+					line = filepath.Join(dir, "objects", line)
+				}
+				if err := l.check(line); err != nil { // borrowed objects
+					return nil, err
+				}
+			}
 		}
 	}
 	return newStorage(dir), nil
