@@ -19,6 +19,10 @@ var (
 	// authentication failure), no credentials were configured where some are
 	// needed, or the SSH host key could not be verified.
 	ErrAuth = errors.New("authentication failed")
+	// ErrLocalRefused means a file:// repository URL (or local path) that
+	// gyre will not read: local repositories are not allowed on this agent,
+	// or it points into gyre's own git cache.
+	ErrLocalRefused = errors.New("local repository refused")
 	// ErrUnreachable means the repository could not be reached: DNS, TCP,
 	// TLS, timeouts, or a server error.
 	ErrUnreachable = errors.New("repository unreachable")
@@ -160,7 +164,7 @@ func classify(err error) error {
 	var revoked *knownhosts.RevokedError
 	var netErr net.Error
 	var sshExit *gitssh.ExitError
-	for _, own := range []error{ErrAuth, ErrUnreachable, ErrRepositoryNotFound, ErrRevisionNotFound, ErrPathNotFound} {
+	for _, own := range []error{ErrLocalRefused, ErrAuth, ErrUnreachable, ErrRepositoryNotFound, ErrRevisionNotFound, ErrPathNotFound} {
 		if errors.Is(err, own) {
 			return own // already classified by this package
 		}

@@ -206,11 +206,6 @@ type localLoader struct {
 	protected string
 }
 
-// ErrLocalRefused marks a file:// repository URL (or local path) that gyre
-// will not read: local repositories are not allowed, or it points into
-// gyre's own cache or data.
-var ErrLocalRefused = errors.New("local repository refused")
-
 // check refuses dir when local repositories are not allowed or when dir,
 // with symbolic links resolved, is inside the cache.
 func (l localLoader) check(dir string) error {
