@@ -75,6 +75,9 @@ type ResourceStatus struct {
 	Hook bool `json:"hook,omitempty"`
 	// RequiresPruning marks a live object git no longer declares.
 	RequiresPruning bool `json:"requiresPruning,omitempty"`
+	// Message says why the object cannot be synced, when it cannot (its
+	// Project forbids it, another Application owns it).
+	Message string `json:"message,omitempty"`
 }
 
 // Key returns the object's ResourceKey.

@@ -23,8 +23,14 @@ const (
 	// ConditionInvalidSpecError: the spec or the operation request is
 	// invalid in a way the CRD schema cannot catch.
 	ConditionInvalidSpecError ConditionType = "InvalidSpecError"
+	// ConditionPermissionDeniedError: the Application's Project or gyre's
+	// ownership rules refuse objects git declares (or the Application's
+	// repository, destination or namespace); nothing is synced until it is
+	// resolved.
+	ConditionPermissionDeniedError ConditionType = "PermissionDeniedError"
 	// ConditionSharedResourceWarning: an object git declares is tracked by
-	// another Application; gyre leaves it alone.
+	// another Application; gyre will not write it, and a sync fails until
+	// one of the two gives it up.
 	ConditionSharedResourceWarning ConditionType = "SharedResourceWarning"
 	// ConditionAutomationSuspended: automated sync is suspended after a
 	// rollback; see Status.AutomationSuspended.

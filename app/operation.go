@@ -121,6 +121,11 @@ type OperationState struct {
 	Message string `json:"message,omitempty"`
 	// RetryCount is how many times the sync has been retried.
 	RetryCount int64 `json:"retryCount,omitempty"`
+	// Generation is the Application's metadata.generation when gyre took
+	// a requested operation (0 for automated syncs): a request still on the
+	// Application at that generation, once the operation finished, is the
+	// same request, and is not run twice.
+	Generation int64 `json:"generation,omitempty"`
 	// StartedAt is when the operation started.
 	StartedAt metav1.Time `json:"startedAt"`
 	// FinishedAt is when it completed; nil while it runs.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
@@ -198,5 +200,49 @@ func TestCLIManualApp(t *testing.T) {
 	}
 	if _, stderr, code := runGyre(t, "app", "resume", name); code != 0 {
 		t.Errorf("resume: exit %d: %s", code, stderr)
+	}
+}
+
+// TestCLIProjects: `gyre proj list` shows the implicit default Project and
+// a Project created with kubectl-style tools, picked up without a restart;
+// `gyre proj get` shows its rules.
+func TestCLIProjects(t *testing.T) {
+	needGyre(t)
+	stdout, stderr, code := runGyre(t, "proj", "list")
+	if code != 0 {
+		t.Fatalf("gyre proj list: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "default") || !strings.Contains(stdout, "implicit") {
+		t.Errorf("gyre proj list lacks the implicit default project:\n%s", stdout)
+	}
+	name := uniqueName("team")
+	p := &app.Project{TypeMeta: metav1.TypeMeta{APIVersion: app.SchemeGroupVersion().String(), Kind: app.ProjectKind},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "gyre"},
+		Spec: app.ProjectSpec{Description: "e2e team", SourceRepos: []string{"https://git.example.com/team/*"},
+			Destinations: []app.ProjectDestination{{Server: "*", Namespace: "team-*"}}}}
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	projects := dynamicClient(t).Resource(app.ProjectGroupVersionResource()).Namespace("gyre")
+	if _, err := projects.Create(context.Background(), &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { projects.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	eventually(t, 30*time.Second, func() (bool, string) {
+		stdout, _, _ = runGyre(t, "proj", "list")
+		return strings.Contains(stdout, name), stdout
+	})
+	stdout, stderr, code = runGyre(t, "proj", "get", name)
+	if code != 0 {
+		t.Fatalf("gyre proj get: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"e2e team", "https://git.example.com/team/*", "* namespace team-*", "Namespaced kinds:  all"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("gyre proj get lacks %q:\n%s", want, stdout)
+		}
+	}
+	if _, _, code := runGyre(t, "proj", "get", "no-such-project"); code == 0 {
+		t.Error("gyre proj get of a missing project exited 0")
 	}
 }

@@ -36,9 +36,9 @@ var (
 	serverURL string
 	// adminToken is the token `gyre up` generated in <data-dir>/admin-token.
 	adminToken string
-	// webhookSecret is the secret of every webhook provider, which `gyre
-	// up` generated in <data-dir>/webhook-secret.
-	webhookSecret string
+	// webhookSecrets are the webhook providers' secrets, which `gyre up`
+	// generated in <data-dir>/webhook-secret-<provider>, by provider.
+	webhookSecrets = map[string]string{}
 	// kubeconfig is the embedded cluster's admin kubeconfig.
 	kubeconfig string
 	// dataDir is gyre up's --data-dir; the examples repository is
@@ -208,11 +208,13 @@ func startUp(tmp string) (*upProcess, error) {
 	}); err != nil {
 		return p, err
 	}
-	hookSecret, err := os.ReadFile(filepath.Join(dataDir, "webhook-secret"))
-	if err != nil {
-		return p, fmt.Errorf("gyre up: webhook secret: %w", err)
+	for _, provider := range []string{"github", "gitlab", "gitea", "bitbucket", "bitbucketserver", "generic"} {
+		hookSecret, err := os.ReadFile(filepath.Join(dataDir, "webhook-secret-"+provider))
+		if err != nil {
+			return p, fmt.Errorf("gyre up: webhook secret: %w", err)
+		}
+		webhookSecrets[provider] = strings.TrimSpace(string(hookSecret))
 	}
-	webhookSecret = strings.TrimSpace(string(hookSecret))
 	if err := p.until(30*time.Second, serverURL+"/readyz", func() bool {
 		resp, err := http.Get(serverURL + "/readyz")
 		if err != nil {

@@ -47,7 +47,7 @@ func TestUI(t *testing.T) {
 	if strings.Contains(hash, "token") {
 		t.Errorf("the token stays in the address bar after sign-in: %q", hash)
 	}
-	b.wait("live updates connected (GET /api/v1/stream?token=)",
+	b.wait("live updates connected (GET /api/v1/stream?ticket=)",
 		`document.querySelector('[data-testid="stream-status"]').dataset.state === 'open'`)
 	b.screenshot("ui-list.png")
 

@@ -301,7 +301,7 @@ func TestWebhooks(t *testing.T) {
 			}
 
 			rejected := webhookCount(t, h.provider, "unauthorized")
-			if code := h.post(t, repo.dir, second, changed, "forged-"+webhookSecret); code != http.StatusUnauthorized {
+			if code := h.post(t, repo.dir, second, changed, "forged-"+webhookSecrets[h.provider]); code != http.StatusUnauthorized {
 				t.Fatalf("webhook with a forged signature: %d, want 401", code)
 			}
 			if got := webhookCount(t, h.provider, "unauthorized"); got != rejected+1 {
@@ -311,7 +311,7 @@ func TestWebhooks(t *testing.T) {
 				t.Fatalf("a forged webhook moved the Application to %.7s", a.Status.Sync.Revision)
 			}
 
-			if code := h.post(t, repo.dir, second, changed, webhookSecret); code != http.StatusAccepted {
+			if code := h.post(t, repo.dir, second, changed, webhookSecrets[h.provider]); code != http.StatusAccepted {
 				t.Fatalf("webhook: %d, want 202", code)
 			}
 			took := eventually(t, webhookDeadline, func() (bool, string) { return syncedAt(t, name, second) })
@@ -344,7 +344,7 @@ func BenchmarkWebhookToSynced(b *testing.B) {
 		}
 		b.StartTimer()
 		start := time.Now()
-		if code := h.post(b, repo.dir, sha, changed, webhookSecret); code != http.StatusAccepted {
+		if code := h.post(b, repo.dir, sha, changed, webhookSecrets[h.provider]); code != http.StatusAccepted {
 			b.Fatalf("webhook: %d, want 202", code)
 		}
 		for {

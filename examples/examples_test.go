@@ -467,6 +467,7 @@ func TestSeededApplicationsRender(t *testing.T) {
 	}
 	opts := source.DefaultOptions(filepath.Join(tmp, "cache"))
 	opts.Logger = slog.New(slog.DiscardHandler)
+	opts.AllowFileURLs = true
 	cache, err := source.New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -349,26 +349,29 @@ func TestChartRejectsBadValues(t *testing.T) {
 	}
 }
 
-// TestChartCRDIsTheApplicationCRD: the chart's crds/ holds exactly the CRD
-// gyre installs itself (app/crd.yaml), byte for byte.
-func TestChartCRDIsTheApplicationCRD(t *testing.T) {
+// TestChartCRDsAreGyres: the chart's crds/ holds exactly the CRDs gyre
+// installs itself (app/crd.yaml and app/project-crd.yaml), byte for byte.
+func TestChartCRDsAreGyres(t *testing.T) {
+	want := map[string]string{"applications.gyre.dev.yaml": "app/crd.yaml", "projects.gyre.dev.yaml": "app/project-crd.yaml"}
 	entries, err := os.ReadDir(repoRoot + "/" + chartDir + "/crds")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 || entries[0].Name() != "applications.gyre.dev.yaml" {
-		t.Fatalf("crds/ holds %v, want only applications.gyre.dev.yaml", entries)
+	if len(entries) != len(want) {
+		t.Fatalf("crds/ holds %v, want %v", entries, want)
 	}
-	chartCRD, err := os.ReadFile(repoRoot + "/" + chartDir + "/crds/applications.gyre.dev.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	appCRD, err := os.ReadFile(repoRoot + "/app/crd.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(chartCRD, appCRD) {
-		t.Errorf("%s/crds/applications.gyre.dev.yaml differs from app/crd.yaml; copy it:\n\tcp app/crd.yaml %s/crds/applications.gyre.dev.yaml", chartDir, chartDir)
+	for name, src := range want {
+		chartCRD, err := os.ReadFile(repoRoot + "/" + chartDir + "/crds/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		appCRD, err := os.ReadFile(repoRoot + "/" + src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(chartCRD, appCRD) {
+			t.Errorf("%s/crds/%s differs from %s; copy it:\n\tcp %s %s/crds/%s", chartDir, name, src, src, chartDir, name)
+		}
 	}
 }
 

@@ -47,6 +47,7 @@ func startReconciler(c *clustertest.Cluster) (func(), error) {
 	}
 	opts := source.DefaultOptions(filepath.Join(dir, "git"))
 	opts.Logger = slog.New(slog.DiscardHandler)
+	opts.AllowFileURLs = true
 	src, err := source.New(opts)
 	if err != nil {
 		return nil, err

@@ -130,14 +130,20 @@ func TestChartRBAC(t *testing.T) {
 			if _, err := dyn.Resource(app.GroupVersionResource()).List(ctx, metav1.ListOptions{}); err != nil {
 				t.Errorf("list Applications in every namespace: %v", err)
 			}
-			// What gyre does at start: apply its CRD (dry run: authorized all the same).
-			crd := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal(app.CRD(), &crd.Object); err != nil {
-				t.Fatal(err)
+			// What gyre does at start: apply its CRDs (dry run: authorized
+			// all the same) and watch Projects in its own namespace.
+			for _, manifest := range [][]byte{app.CRD(), app.ProjectCRD()} {
+				crd := &unstructured.Unstructured{}
+				if err := yaml.Unmarshal(manifest, &crd.Object); err != nil {
+					t.Fatal(err)
+				}
+				_, err = dyn.Resource(crdResource).Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: "gyre", Force: true, DryRun: []string{metav1.DryRunAll}})
+				if err != nil {
+					t.Errorf("apply the %s CRD: %v", crd.GetName(), err)
+				}
 			}
-			_, err = dyn.Resource(crdResource).Apply(ctx, crd.GetName(), crd, metav1.ApplyOptions{FieldManager: "gyre", Force: true, DryRun: []string{metav1.DryRunAll}})
-			if err != nil {
-				t.Errorf("apply the Application CRD: %v", err)
+			if _, err := dyn.Resource(app.ProjectGroupVersionResource()).List(ctx, metav1.ListOptions{}); err != nil {
+				t.Errorf("list Projects: %v", err)
 			}
 			if !tc.clusterWide {
 				if _, err := as.CoreV1().Secrets(other).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {

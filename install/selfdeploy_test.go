@@ -13,9 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/yaml"
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/localcluster/clustertest"
@@ -106,10 +104,9 @@ type selfDeploy struct {
 	app          *app.Application // as it was when Synced and Healthy
 }
 
-// deploySelf creates an Application for charts/gyre, as an operator managing
-// gyre with gyre writes it, waits until it is Synced and Healthy and checks
-// that the chart's objects are in place.
-func deploySelf(t *testing.T, helm app.HelmSource) selfDeploy {
+// createSelfApp creates an Application for charts/gyre, as an operator
+// managing gyre with gyre writes it, in a namespace of the test's own.
+func createSelfApp(t *testing.T, helm app.HelmSource) selfDeploy {
 	t.Helper()
 	ns := cluster.Namespace(t)
 	dir, sha := chartRepo(t)
@@ -136,17 +133,26 @@ func deploySelf(t *testing.T, helm app.HelmSource) selfDeploy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cluster.Dynamic.Resource(app.GroupVersionResource()).Namespace(appsNamespace).Create(ctx, u, metav1.CreateOptions{}); err != nil {
+	apps := cluster.Dynamic.Resource(app.GroupVersionResource()).Namespace(appsNamespace)
+	if _, err := apps.Create(ctx, u, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		apps.Delete(ctx, ns, metav1.DeleteOptions{})
 		rbac := cluster.Client.RbacV1()
 		rbac.ClusterRoleBindings().Delete(ctx, fullname, metav1.DeleteOptions{})
 		rbac.ClusterRoles().Delete(ctx, fullname, metav1.DeleteOptions{})
 	})
-	key := types.NamespacedName{Namespace: appsNamespace, Name: ns}
-	got := waitSyncedHealthy(t, key, sha, 2*time.Minute)
+	return selfDeploy{ns: ns, fullname: fullname, key: types.NamespacedName{Namespace: appsNamespace, Name: ns}, sha: sha}
+}
 
+// deploySelf creates an Application for charts/gyre, waits until it is
+// Synced and Healthy and checks that the chart's objects are in place.
+func deploySelf(t *testing.T, helm app.HelmSource) selfDeploy {
+	t.Helper()
+	d := createSelfApp(t, helm)
+	d.app = waitSyncedHealthy(t, d.key, d.sha, 2*time.Minute)
+	ns, fullname := d.ns, d.fullname
 	rbac, core := cluster.Client.RbacV1(), cluster.Client.CoreV1()
 	for what, err := range map[string]error{
 		"ClusterRole":        get(rbac.ClusterRoles().Get(ctx, fullname, metav1.GetOptions{})),
@@ -162,7 +168,7 @@ func deploySelf(t *testing.T, helm app.HelmSource) selfDeploy {
 			t.Errorf("%s %s: %v", what, fullname, err)
 		}
 	}
-	return selfDeploy{ns: ns, fullname: fullname, key: key, sha: sha, app: got}
+	return d
 }
 
 func crdTrackingID(t testing.TB) string {
@@ -174,57 +180,30 @@ func crdTrackingID(t testing.TB) string {
 	return crd.GetAnnotations()[app.TrackingAnnotation]
 }
 
-// TestGyreDeploysItsOwnChart: gyre deploys its chart, CRD included. The
-// CRD is the one the running gyre installed for itself at start; the
-// Application takes it over, and keeps it when gyre installs it again.
-func TestGyreDeploysItsOwnChart(t *testing.T) {
-	// The CRD outlives the test's Application, and its tracking id would make
-	// the next Application that declares it (with -count=2, say) report
-	// SharedResourceWarning and stay OutOfSync: at the end, delete the
-	// Application (else self-heal tracks the CRD again) and hand the CRD
-	// back to gyre's own install, as it was before.
-	var key types.NamespacedName
-	t.Cleanup(func() {
-		if key.Name == "" {
-			return // never deployed
+// TestGyreRefusesItsOwnCRDs: gyre's chart with its CRDs, deployed by gyre,
+// is refused as a whole: an Application never writes gyre's own CRDs (they
+// are gyre's to install, and replacing the Application CRD deletes every
+// Application). The app says which objects broke which rule, and nothing
+// of the chart is written.
+func TestGyreRefusesItsOwnCRDs(t *testing.T) {
+	before := crdTrackingID(t)
+	d := createSelfApp(t, app.HelmSource{})
+	clustertest.Eventually(t, time.Minute, func() (bool, string) {
+		a := getApp(t, d.key)
+		for _, c := range a.Status.Conditions {
+			if c.Type == app.ConditionPermissionDeniedError && strings.Contains(c.Message, "applications.gyre.dev") &&
+				strings.Contains(c.Message, "projects.gyre.dev") && strings.Contains(c.Message, "(gyre-crd)") {
+				return a.Status.Sync.Status != app.Synced, "refused yet reported Synced"
+			}
 		}
-		apps := cluster.Dynamic.Resource(app.GroupVersionResource()).Namespace(key.Namespace)
-		apps.Delete(ctx, key.Name, metav1.DeleteOptions{})
-		clustertest.Eventually(t, 30*time.Second, func() (bool, string) {
-			_, err := apps.Get(ctx, key.Name, metav1.GetOptions{})
-			return apierrors.IsNotFound(err), fmt.Sprintf("Application %s not deleted: %v", key, err)
-		})
-		patch := []byte(`{"metadata":{"annotations":{"` + app.TrackingAnnotation + `":null},"labels":{"` + app.AppLabel + `":null}}}`)
-		_, err := cluster.Dynamic.Resource(crdResource).Patch(ctx, "applications.gyre.dev", types.MergePatchType, patch, metav1.PatchOptions{})
-		if err != nil {
-			t.Errorf("untrack the CRD: %v", err)
-		}
+		return false, fmt.Sprintf("no refusal of the CRDs: %v", a.Status.Conditions)
 	})
-	d := deploySelf(t, app.HelmSource{})
-	key = d.key
-	if n := len(d.app.Status.Resources); n != 9 {
-		t.Errorf("status lists %d resources, want the chart's 9: %v", n, d.app.Status.Resources)
+	if _, err := cluster.Client.AppsV1().Deployments(d.ns).Get(ctx, d.fullname, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("part of the refused chart was written (Deployment: %v)", err)
 	}
-	if id := crdTrackingID(t); !strings.HasPrefix(id, appsNamespace+"/"+d.ns+":") {
-		t.Errorf("CRD tracking id %q, want this Application's", id)
+	if id := crdTrackingID(t); id != before {
+		t.Errorf("CRD tracking id changed from %q to %q", before, id)
 	}
-
-	// When gyre restarts it installs its CRD again, under a field manager
-	// of its own ("gyre-install"), which leaves the tracking annotation and
-	// label this Application applied as "gyre" in place.
-	obj := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(app.CRD(), &obj.Object); err != nil {
-		t.Fatal(err)
-	}
-	crd, err := cluster.Dynamic.Resource(crdResource).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "gyre-install", Force: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if id := crd.GetAnnotations()[app.TrackingAnnotation]; !strings.HasPrefix(id, appsNamespace+"/"+d.ns+":") {
-		t.Fatalf("installing the CRD again dropped the Application's tracking id: %q", id)
-	}
-	reconciler.Refresh(d.key)
-	waitSyncedHealthy(t, d.key, d.sha, time.Minute)
 }
 
 // TestGyreDeploysItsOwnChartWithoutCRDs: with helm.skipCrds the Application

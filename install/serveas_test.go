@@ -32,7 +32,9 @@ func TestLoopRunsOnChartRBAC(t *testing.T) {
 	own, allowed, other := cluster.Namespace(t), cluster.Namespace(t), cluster.Namespace(t)
 	cfg := chartServiceAccount(t, own, own, fmt.Sprintf("rbac: {clusterWide: false, namespaces: [%s]}", allowed))
 
-	src, err := source.New(source.DefaultOptions(t.TempDir()))
+	srcOpts := source.DefaultOptions(t.TempDir())
+	srcOpts.AllowFileURLs = true
+	src, err := source.New(srcOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,9 @@ package render
 
 import (
 	"container/list"
+	"context"
 	"io/fs"
 	"sync"
-
-	"golang.org/x/sync/singleflight"
 )
 
 // Key identifies one render by content: the commit, the source path and the
@@ -38,8 +37,12 @@ type CacheOptions struct {
 	// Size is the number of results kept; the least recently used goes
 	// first. Zero means DefaultCacheSize.
 	Size int
-	// Render renders on a miss; nil means the package's Render. Tests
-	// inject a counting one.
+	// Sandbox, when set, renders on a miss, in its worker processes; Render
+	// is then not used. gyre always sets it: a repository's templates are
+	// not trusted to finish, or to fit in memory.
+	Sandbox *Sandbox
+	// Render renders on a miss when there is no Sandbox; nil means the
+	// package's Render, in this process. Tests inject a counting one.
 	Render func(fsys fs.FS, dir string, opts Options) (*Result, error)
 }
 
@@ -55,12 +58,12 @@ func DefaultCacheOptions() CacheOptions {
 // not kept. Each caller gets its own deep copy of a result and may modify it.
 type Cache struct {
 	size   int
-	render func(fs.FS, string, Options) (*Result, error)
-	group  singleflight.Group
+	render func(context.Context, fs.FS, string, Options) (*Result, error)
 
 	mu      sync.Mutex
 	entries map[Key]*list.Element // of *cacheEntry
 	lru     *list.List            // most recently used at the front
+	flights map[Key]*flight       // renders in progress
 }
 
 // cacheEntry is one cached result.
@@ -69,16 +72,34 @@ type cacheEntry struct {
 	res *Result
 }
 
+// flight is a render in progress that callers of the same key wait for.
+// It is cancelled when the last of them has stopped waiting.
+type flight struct {
+	done    chan struct{} // closed when res and err are set
+	res     *Result
+	err     error
+	waiters int // guarded by Cache.mu
+	cancel  context.CancelFunc
+}
+
 // NewCache returns an empty cache.
 func NewCache(opts CacheOptions) *Cache {
 	d := DefaultCacheOptions()
 	if opts.Size <= 0 {
 		opts.Size = d.Size
 	}
-	if opts.Render == nil {
-		opts.Render = d.Render
+	c := &Cache{size: opts.Size, entries: map[Key]*list.Element{}, lru: list.New(), flights: map[Key]*flight{}}
+	inProcess := opts.Render
+	if inProcess == nil {
+		inProcess = d.Render
 	}
-	return &Cache{size: opts.Size, render: opts.Render, entries: map[Key]*list.Element{}, lru: list.New()}
+	c.render = func(_ context.Context, fsys fs.FS, dir string, opts Options) (*Result, error) {
+		return inProcess(fsys, dir, opts)
+	}
+	if opts.Sandbox != nil {
+		c.render = opts.Sandbox.Render
+	}
+	return c
 }
 
 // Get returns a copy of the cached result for key, if there is one.
@@ -94,31 +115,68 @@ func (c *Cache) Get(key Key) (*Result, bool) {
 
 // Render returns the result of rendering dir in fsys (the tree of commit
 // revision) with opts, from the cache when this key was rendered before.
+// It is RenderContext without a context: a sandboxed render is then bounded
+// by the Sandbox's deadline alone.
 func (c *Cache) Render(revision string, fsys fs.FS, dir string, opts Options) (*Result, error) {
+	return c.RenderContext(context.Background(), revision, fsys, dir, opts)
+}
+
+// RenderContext returns the result of rendering dir in fsys (the tree of
+// commit revision) with opts, from the cache when this key was rendered
+// before. Callers asking for a key that is being rendered wait for that
+// render. One whose ctx ends stops waiting and gets ctx.Err(); the render
+// goes on for the others, and is cancelled when none is left waiting (a
+// sandboxed render stops then; one in this process runs to its end).
+func (c *Cache) RenderContext(ctx context.Context, revision string, fsys fs.FS, dir string, opts Options) (*Result, error) {
 	key := NewKey(revision, dir, opts)
-	if res, ok := c.Get(key); ok {
-		return res, nil
-	}
-	v, err, _ := c.group.Do(key.String(), func() (any, error) {
-		c.mu.Lock()
-		res, ok := c.lookupLocked(key)
+	c.mu.Lock()
+	if res, ok := c.lookupLocked(key); ok {
 		c.mu.Unlock()
-		if ok {
-			return res, nil
+		return res.DeepCopy(), nil
+	}
+	f, ok := c.flights[key]
+	if !ok {
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		c.flights[key] = f
+		go c.fly(fctx, key, f, fsys, opts)
+	}
+	f.waiters++
+	c.mu.Unlock()
+
+	select {
+	case <-f.done:
+		if f.err != nil {
+			return nil, f.err
 		}
-		res, err := c.render(fsys, dir, opts)
-		if err != nil {
-			return nil, err
-		}
+		return f.res.DeepCopy(), nil
+	case <-ctx.Done():
 		c.mu.Lock()
+		if f.waiters--; f.waiters == 0 {
+			f.cancel()
+			if c.flights[key] == f {
+				delete(c.flights, key) // a caller coming later starts afresh
+			}
+		}
+		c.mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+// fly renders key for the callers waiting on f and caches a success.
+func (c *Cache) fly(ctx context.Context, key Key, f *flight, fsys fs.FS, opts Options) {
+	defer f.cancel()
+	res, err := c.render(ctx, fsys, key.Path, opts)
+	c.mu.Lock()
+	if err == nil {
 		c.addLocked(key, res)
-		c.mu.Unlock()
-		return res, nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return v.(*Result).DeepCopy(), nil
+	if c.flights[key] == f {
+		delete(c.flights, key)
+	}
+	f.res, f.err = res, err
+	c.mu.Unlock()
+	close(f.done)
 }
 
 // Len returns the number of cached results.

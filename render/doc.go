@@ -36,6 +36,32 @@
 // are wrapped and found with errors.Is. Panics in a template engine or
 // below are recovered into errors.
 //
+// Render runs template engines, and Go's text/template can be neither
+// interrupted nor limited in memory: a chart that ranges over `until
+// 2000000000` allocates until the kernel kills the process. So gyre renders
+// through a Sandbox, which runs Render in child processes, render workers,
+// that it can kill. A worker is the same program started again with
+// GYRE_RENDER_WORKER in its environment; ServeIfWorker, which main calls
+// first, makes it serve. It reads nothing from disk: its parent answers its
+// open, stat, readdir and read calls from the fs.FS over a pipe (serving no
+// more file content than the memory budget), so Render's code runs
+// unchanged on a remote fs.FS; results come back serialised, and errors.Is
+// still finds the sentinels in errors. A worker's walls: an empty
+// environment (PATH too: no program can be found), a hard address-space
+// limit and a watchdog on the Go runtime's memory, both sized to the
+// budget; no core dumps or file writes; first pick of the OOM killer and a
+// lower CPU priority; and where the system allows, a user and network
+// namespace of its own (no network) and Landlock, which denies it all file
+// access, TCP, abstract unix sockets and signals to other processes (in a
+// program built without cgo, as gyre's image is). Walls it could not raise
+// are logged once. A render that passes its deadline or memory budget, or
+// whose worker crashes, fails with an *Error that says which; the worker is
+// killed and the next render gets a fresh one. Renders of different
+// applications run in parallel in a pool of workers. Workers exit when the
+// Sandbox closes and when the parent dies (their pipe closes, and the
+// kernel kills them). A Cache renders through a Sandbox when it has one;
+// gyre always gives it one, pure tests render in-process.
+//
 // Two things about the libraries shape the code. The kustomize library keeps
 // its OpenAPI schema process-wide, and a kustomization's openapi field
 // replaces it for a build and leaves it behind: render serialises kustomize

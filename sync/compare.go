@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gyre-cd/gyre/admit"
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/diff"
 	"github.com/gyre-cd/gyre/health"
@@ -33,14 +34,16 @@ type comparison struct {
 	// live maps every desired or tracked key to its live object, if any.
 	live    map[app.ResourceKey]*unstructured.Unstructured
 	results []diff.Result
-	// shared lists desired objects tracked by another Application; gyre
-	// leaves them alone.
-	shared    map[app.ResourceKey]string
-	resources []app.ResourceStatus
-	sync      app.SyncStatus
-	health    app.HealthState
-	images    []string
-	srcType   app.SourceType
+	// policy is the admission policy of the Application.
+	policy admit.Policy
+	// violations are the desired objects the policy refuses (by key; the
+	// zero key for the Application itself). A sync with any writes nothing.
+	violations map[app.ResourceKey]*admit.Violation
+	resources  []app.ResourceStatus
+	sync       app.SyncStatus
+	health     app.HealthState
+	images     []string
+	srcType    app.SourceType
 	// err is why the comparison could not be made (the repository, the
 	// revision or the render failed); the other fields are then empty.
 	err error
@@ -50,7 +53,15 @@ type comparison struct {
 // unless pinned, as a rollback pins it), renders it, pairs the result with the
 // live objects, diffs and assesses health.
 func (r *Reconciler) compare(ctx context.Context, a *app.Application, src app.Source, pinned string) *comparison {
-	cmp := &comparison{source: src, live: map[app.ResourceKey]*unstructured.Unstructured{}}
+	cmp := &comparison{source: src, live: map[app.ResourceKey]*unstructured.Unstructured{}, policy: r.policy(a)}
+	if v := cmp.policy.Application(); v != nil {
+		cmp.err = v
+		return cmp
+	}
+	if v := cmp.policy.Source(src.RepoURL); v != nil {
+		cmp.err = v // a rollback's recorded source, say
+		return cmp
+	}
 	revision := pinned
 	if revision == "" {
 		var err error
@@ -74,6 +85,7 @@ func (r *Reconciler) compare(ctx context.Context, a *app.Application, src app.So
 		cmp.err = err
 		return cmp
 	}
+	cmp.admitDesired(cmp.policy)
 	if err := r.diffAndAssess(ctx, a, cmp); err != nil {
 		cmp.err = err
 	}
@@ -92,7 +104,7 @@ func (r *Reconciler) render(ctx context.Context, a *app.Application, src app.Sou
 		return nil, err
 	}
 	start := time.Now()
-	res, err := r.renders.Render(revision, files, src.Path, opts)
+	res, err := r.renders.RenderContext(ctx, revision, files, src.Path, opts)
 	if err == nil {
 		r.opts.Observer.Rendered(string(res.Type), time.Since(start))
 	}
@@ -255,12 +267,6 @@ func (r *Reconciler) pair(ctx context.Context, a *app.Application, cmp *comparis
 		if liveObj == nil {
 			continue
 		}
-		if owner := trackedBy(liveObj); owner != "" && owner != a.Namespace+"/"+a.Name && r.exists(owner) {
-			if cmp.shared == nil {
-				cmp.shared = map[app.ResourceKey]string{}
-			}
-			cmp.shared[k] = owner
-		}
 		cmp.live[k] = liveObj
 	}
 	return nil
@@ -317,7 +323,7 @@ func (r *Reconciler) diffAndAssess(ctx context.Context, a *app.Application, cmp 
 			continue
 		}
 		declared[k] = true
-		if _, shared := cmp.shared[k]; shared {
+		if _, refused := cmp.violations[k]; refused {
 			continue
 		}
 		pairs = append(pairs, diff.Pair{Desired: o, Live: cmp.live[k]})
@@ -373,9 +379,17 @@ func (r *Reconciler) diffAndAssess(ctx context.Context, a *app.Application, cmp 
 		}
 		cmp.resources = append(cmp.resources, rs)
 	}
-	for k := range cmp.shared {
-		cmp.sync = app.OutOfSync
-		cmp.resources = append(cmp.resources, app.ResourceStatus{Group: k.Group, Kind: k.Kind, Namespace: k.Namespace, Name: k.Name, Status: app.OutOfSync})
+	for k, v := range cmp.violations {
+		cmp.sync = app.OutOfSync // nothing of this render may be written
+		if k == (app.ResourceKey{}) {
+			continue
+		}
+		rs := app.ResourceStatus{Group: k.Group, Kind: k.Kind, Namespace: k.Namespace, Name: k.Name, Status: app.OutOfSync, Message: v.Error()}
+		if o := cmp.desiredObject(k); o != nil {
+			rs.Version = o.GroupVersionKind().Version
+			rs.Hook = isHook(o)
+		}
+		cmp.resources = append(cmp.resources, rs)
 	}
 	sort.SliceStable(cmp.resources, func(i, j int) bool { return cmp.resources[i].Key().String() < cmp.resources[j].Key().String() })
 	cmp.health = health.Aggregate(healths...)
@@ -416,6 +430,16 @@ func imagesOf(obj *unstructured.Unstructured) []string {
 		}
 		if len(out) > 0 {
 			return out
+		}
+	}
+	return nil
+}
+
+// desiredObject returns the desired object with key k, or nil.
+func (cmp *comparison) desiredObject(k app.ResourceKey) *unstructured.Unstructured {
+	for _, o := range cmp.desired {
+		if app.KeyOf(o) == k {
+			return o
 		}
 	}
 	return nil

@@ -32,22 +32,36 @@
 // # Operations
 //
 // A sync, rollback or resume is asked for by setting the Application's
-// top-level operation field (the CLI and UI do this). The reconciler clears
-// the field, records the operation in status.operationState with phase
-// Running, carries it out, and records the per-object change set and the
-// final phase. Successful syncs are appended to status.history; a rollback
-// re-syncs a history entry's commit with its recorded source options and
-// suspends automated sync until a resume. Automated sync runs once per new
-// revision, again after drift when selfHeal is on, and retries failures with
-// the Application's backoff.
+// top-level operation field (the CLI and UI do this). The reconciler records
+// the operation in status.operationState with phase Running, carries it out,
+// records the per-object change set and the final phase, and only then
+// removes the request. A gyre killed halfway (or a leader that loses its
+// lease) leaves a Running state behind; every run is synchronous within one
+// reconcile of its Application, so a Running state that a reconcile finds is
+// one nobody runs, and it is resumed: the operation runs again, and hooks the
+// interrupted run had finished are not run again. A request still present
+// after its outcome was recorded (the removal was lost) is recognised by the
+// Application's generation and removed, not run twice. Successful syncs are
+// appended to status.history; a rollback re-syncs a history entry's commit
+// with its recorded source options and suspends automated sync until a
+// resume. Automated sync runs once per new revision, again after drift when
+// selfHeal is on, and retries failures with the Application's backoff.
 //
 // # Safety
 //
-// A render that fails applies nothing. Before the first apply every object is
-// dry-run applied, so an object the API server rejects fails the operation
-// with nothing changed. Later waves never start when an earlier wave failed or
-// did not become healthy. Prune deletes only objects whose tracking id names
-// this Application, re-checked on the live object, and never one that says
-// Prune=false. Deleting an Application leaves its objects in place unless it
-// carries the finalizer gyre.dev/resources-finalizer.
+// Every write is first put to admission (package admit): the Application's
+// Project (source repositories, destinations, kind lists, source namespaces)
+// and gyre's ownership rules (its own CRDs and namespace, its installation,
+// objects another Application tracks). One refused object refuses the whole
+// sync, so nothing is written; the comparison shows each refusal, and the
+// Application is never Synced. A render that fails applies nothing. Before
+// the first apply every object is dry-run applied, so an object the API
+// server rejects fails the operation with nothing changed. Later waves never
+// start when an earlier wave failed or did not become healthy. A hook
+// replaces only its own previous run. Prune and the finalizer read each
+// object again and delete it only while its tracking id names this
+// Application, with its uid as a precondition, and never one that says
+// Prune=false (prune) or Delete=false (finalizer). Deleting an Application
+// leaves its objects in place unless it carries the finalizer
+// gyre.dev/resources-finalizer.
 package sync

@@ -27,7 +27,7 @@ type hookRun struct {
 func (r *Reconciler) startHook(ctx context.Context, t Task, w Wave, force bool) (hookRun, app.Change) {
 	run := hookRun{task: t, wave: w}
 	if t.Desired.GetName() != "" && slices.Contains(t.Policy.DeletePolicies, BeforeHookCreation) {
-		if err := r.deleteAndWait(ctx, t.Desired); err != nil {
+		if err := r.deletePreviousHook(ctx, t.Desired); err != nil {
 			return run, change(t, w, app.ActionFailed, fmt.Sprintf("%s: remove previous hook: %v", t.Key, err))
 		}
 	}
@@ -87,13 +87,27 @@ func (r *Reconciler) runSyncFail(ctx context.Context, plan *Plan, force bool, cs
 	r.finishHooks(ctx, runs, cs, err == nil)
 }
 
-// deleteAndWait deletes obj (if it exists) and waits until it is gone.
-func (r *Reconciler) deleteAndWait(ctx context.Context, obj *unstructured.Unstructured) error {
-	ri, err := r.resourceFor(obj)
+// deletePreviousHook deletes the previous run of a hook, if there is one,
+// and waits until it is gone. The live object is read first, and deleted
+// (with its uid as a precondition) only when its tracking id is the hook's
+// own: a hook never replaces an object it does not own.
+func (r *Reconciler) deletePreviousHook(ctx context.Context, hook *unstructured.Unstructured) error {
+	ri, err := r.resourceFor(hook)
 	if err != nil {
 		return err
 	}
-	err = ri.Delete(ctx, obj.GetName(), metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
+	current, err := ri.Get(ctx, hook.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if got, want := current.GetAnnotations()[app.TrackingAnnotation], hook.GetAnnotations()[app.TrackingAnnotation]; got != want {
+		return fmt.Errorf("an object of that name exists and is not this hook's (tracking id %q): gyre will not replace it", got)
+	}
+	uid := current.GetUID()
+	err = ri.Delete(ctx, hook.GetName(), metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground), Preconditions: &metav1.Preconditions{UID: &uid}})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -101,7 +115,7 @@ func (r *Reconciler) deleteAndWait(ctx context.Context, obj *unstructured.Unstru
 		return err
 	}
 	return wait.PollUntilContextTimeout(ctx, waitPoll, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		_, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		_, err := ri.Get(ctx, hook.GetName(), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, nil
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/localcluster/clustertest"
+	"github.com/gyre-cd/gyre/render"
 	"github.com/gyre-cd/gyre/source"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -29,24 +30,34 @@ import (
 var (
 	cluster    *clustertest.Cluster
 	reconciler *Reconciler
+	// gitCacheDir is the shared Reconciler's git cache.
+	gitCacheDir string
 )
 
 func TestMain(m *testing.M) {
+	render.ServeIfWorker() // the shared loop's render workers are this binary
 	os.Exit(clustertest.Run(m, &cluster, func(c *clustertest.Cluster) (func(), error) {
 		dir, err := os.MkdirTemp("", "gyre-sync-test-")
 		if err != nil {
 			return nil, err
 		}
-		opts := source.DefaultOptions(filepath.Join(dir, "git"))
+		gitCacheDir = filepath.Join(dir, "git")
+		opts := source.DefaultOptions(gitCacheDir)
 		opts.Logger = slog.New(slog.DiscardHandler)
+		opts.AllowFileURLs = true
 		src, err := source.New(opts)
 		if err != nil {
 			return nil, err
 		}
 		cfg := rest.CopyConfig(c.Config)
 		cfg.WrapTransport = requests.wrap
-		r, err := New(cfg, src, Options{Logger: slog.New(slog.DiscardHandler), WaveTimeout: 30 * time.Second})
+		sandbox, err := render.NewSandbox(render.SandboxOptions{Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
+			return nil, err
+		}
+		r, err := New(cfg, src, Options{Logger: slog.New(slog.DiscardHandler), WaveTimeout: 30 * time.Second, Render: render.CacheOptions{Sandbox: sandbox}})
+		if err != nil {
+			sandbox.Close()
 			return nil, err
 		}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -62,10 +73,11 @@ func TestMain(m *testing.M) {
 		})
 		if err != nil {
 			cancel()
+			sandbox.Close()
 			return nil, fmt.Errorf("reconciler not ready: %w", err)
 		}
 		reconciler = r
-		return func() { cancel(); <-done; os.RemoveAll(dir) }, nil
+		return func() { cancel(); <-done; sandbox.Close(); os.RemoveAll(dir) }, nil
 	}))
 }
 

@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/diff"
+	"github.com/gyre-cd/gyre/source"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -22,22 +26,102 @@ type syncParams struct {
 	DryRun    bool
 	Resources []app.ResourceKey
 	Options   app.SyncOptions
+	// Before is the change set of an interrupted run of the same
+	// operation, if this one resumes it.
+	Before *app.ChangeSet
 }
 
-// startOperation takes the operation request off the Application, so that it
-// runs once, and carries it out.
+// startOperation carries out what an Application's operation field asks
+// for. The request stays on the Application until its outcome is recorded
+// in status, and is removed only then: a gyre killed halfway (or a leader
+// that loses its lease) leaves it in place, and whoever works next finds it
+// with a Running operation state and resumes it (see interruptedState).
 func (r *Reconciler) startOperation(ctx context.Context, a *app.Application) (time.Duration, error) {
-	op := *a.Operation
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": a.ResourceVersion}, "operation": nil})
-	out, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(a.Namespace).Patch(ctx, a.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: r.opts.FieldManager})
-	if err != nil {
-		return 0, fmt.Errorf("application %s/%s: take operation: %w", a.Namespace, a.Name, err)
-	}
-	if a, err = app.FromUnstructured(out); err != nil {
+	// The watched copy may predate gyre's own removal of a finished
+	// request: decide on what the API server holds.
+	a, err := r.fresh(ctx, a.Key())
+	if err != nil || a.Operation == nil {
 		return 0, err
 	}
+	op := *a.Operation
+	if st := a.Status.OperationState; st != nil && st.Phase != app.OperationRunning && st.Generation == a.Generation && equality.Semantic.DeepEqual(&st.Operation, &op) {
+		// Carried out already; only the removal of the request was lost.
+		return 0, r.removeOperation(ctx, a.Key(), op)
+	}
+	requeue, err := r.carryOut(ctx, a, op, interruptedState(a, &op))
+	if err != nil {
+		return requeue, err // the request stays; the next look tries again
+	}
+	return requeue, r.removeOperation(ctx, a.Key(), op)
+}
+
+// resumeOperation finishes an operation whose state says Running although
+// no worker runs it (every run is synchronous within one reconcile of its
+// Application): gyre was killed, or lost its lease, halfway through. An
+// automated sync has no request on the Application; its state holds the
+// operation, which runs again.
+func (r *Reconciler) resumeOperation(ctx context.Context, a *app.Application) (time.Duration, error) {
+	a, err := r.fresh(ctx, a.Key())
+	if err != nil {
+		return 0, err
+	}
+	if a.Operation != nil {
+		return r.startOperation(ctx, a)
+	}
+	st := a.Status.OperationState
+	if st == nil || st.Phase != app.OperationRunning {
+		return 0, nil // finished meanwhile
+	}
+	r.log.Info("resuming an interrupted operation", "app", a.Key(), "started", st.StartedAt.Time)
+	return r.carryOut(ctx, a, st.Operation, st)
+}
+
+// interruptedState returns a's operation state when it records a run of op
+// that never finished, so that the run resumes where it was; else nil.
+func interruptedState(a *app.Application, op *app.Operation) *app.OperationState {
+	st := a.Status.OperationState
+	if st == nil || st.Phase != app.OperationRunning || !equality.Semantic.DeepEqual(&st.Operation, op) {
+		return nil
+	}
+	return st
+}
+
+// removeOperation removes a carried-out request from the Application,
+// unless it has been replaced by another one meanwhile.
+func (r *Reconciler) removeOperation(ctx context.Context, key types.NamespacedName, op app.Operation) error {
+	for attempt := 0; ; attempt++ {
+		a, err := r.fresh(ctx, key)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if a.Operation == nil || !equality.Semantic.DeepEqual(a.Operation, &op) {
+			return nil
+		}
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": a.ResourceVersion}, "operation": nil})
+		_, err = r.dyn.Resource(app.GroupVersionResource()).Namespace(key.Namespace).Patch(ctx, key.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: r.opts.FieldManager})
+		if err == nil || !apierrors.IsConflict(err) || attempt >= 5 {
+			if err != nil {
+				return fmt.Errorf("application %s: remove the finished operation request: %w", key, err)
+			}
+			return nil
+		}
+	}
+}
+
+// carryOut runs op on a. interrupted, when not nil, is the state of an
+// earlier run of op that never finished: the hooks it ran to success are
+// not run again.
+func (r *Reconciler) carryOut(ctx context.Context, a *app.Application, op app.Operation, interrupted *app.OperationState) (time.Duration, error) {
 	if err := op.Validate(); err != nil {
 		return 0, r.rejectOperation(ctx, a, err)
+	}
+	var before *app.ChangeSet
+	var retries int64
+	if interrupted != nil {
+		before, retries = interrupted.SyncResult, interrupted.RetryCount
 	}
 	switch {
 	case op.Resume != nil:
@@ -52,7 +136,11 @@ func (r *Reconciler) startOperation(ctx context.Context, a *app.Application) (ti
 			return 0, r.rejectOperation(ctx, a, fmt.Errorf("rollback: no history entry with id %d", op.Rollback.ID))
 		}
 		entry := *h
-		cmp := r.compare(ctx, a, entry.Source, entry.Revision)
+		src := entry.Source
+		if sameRepository(src.RepoURL, a.Spec.Source.RepoURL) {
+			src.RepoURL = a.Spec.Source.RepoURL // history keeps it without credentials
+		}
+		cmp := r.compare(ctx, a, src, entry.Revision)
 		if !op.Rollback.DryRun {
 			a.SuspendAutomation(app.AutomationSuspension{
 				Reason:      fmt.Sprintf("rolled back to history entry %d (%s)", entry.ID, shortSHA(entry.Revision)),
@@ -61,20 +149,21 @@ func (r *Reconciler) startOperation(ctx context.Context, a *app.Application) (ti
 				InitiatedBy: op.InitiatedBy,
 			}, r.opts.Now())
 		}
-		p := syncParams{Prune: op.Rollback.Prune, DryRun: op.Rollback.DryRun}
-		return r.runOperation(ctx, a, &op, cmp, p, 0)
+		p := syncParams{Prune: op.Rollback.Prune, DryRun: op.Rollback.DryRun, Before: before}
+		return r.runOperation(ctx, a, &op, cmp, p, retries)
 	default:
 		s := op.Sync
 		pinned := ""
 		if s.Revision != "" {
+			var err error
 			if pinned, err = r.source.Resolve(ctx, a.Spec.Source.RepoURL, s.Revision); err != nil {
 				cmp := &comparison{err: err}
-				return r.runOperation(ctx, a, &op, cmp, syncParams{}, 0)
+				return r.runOperation(ctx, a, &op, cmp, syncParams{}, retries)
 			}
 		}
 		cmp := r.compare(ctx, a, a.Spec.Source, pinned)
-		p := syncParams{Prune: s.Prune, DryRun: s.DryRun, Resources: s.Resources, Options: s.SyncOptions}
-		return r.runOperation(ctx, a, &op, cmp, p, 0)
+		p := syncParams{Prune: s.Prune, DryRun: s.DryRun, Resources: s.Resources, Options: s.SyncOptions, Before: before}
+		return r.runOperation(ctx, a, &op, cmp, p, retries)
 	}
 }
 
@@ -90,7 +179,7 @@ func (r *Reconciler) rejectOperation(ctx context.Context, a *app.Application, ca
 // the operation to run with its retry count, or how long to wait before a
 // retry is due.
 func (r *Reconciler) automatedSync(a *app.Application, cmp *comparison) (*app.Operation, int64, time.Duration) {
-	if cmp.err != nil || !a.IsAutomated() || !cmp.syncable(a.AutoPrune()) {
+	if cmp.err != nil || len(cmp.violations) > 0 || !a.IsAutomated() || !cmp.syncable(a.AutoPrune()) {
 		return nil, 0, 0
 	}
 	var retries int64
@@ -130,6 +219,13 @@ func (r *Reconciler) automatedSync(a *app.Application, cmp *comparison) (*app.Op
 func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *app.Operation, cmp *comparison, p syncParams, retries int64) (time.Duration, error) {
 	start := metav1.NewTime(r.opts.Now())
 	state := &app.OperationState{Operation: *op, Phase: app.OperationRunning, Message: "syncing", StartedAt: start, RetryCount: retries}
+	if a.Operation != nil {
+		state.Generation = a.Generation
+	}
+	if p.Before != nil {
+		state.Message = "resuming after an interruption"
+		state.SyncResult = p.Before
+	}
 	st := a.Status.DeepCopy()
 	st.OperationState = state
 	a, err := r.putStatus(ctx, a, *st)
@@ -169,7 +265,7 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 		if !p.DryRun {
 			st.AddHistory(app.HistoryEntry{
 				Revision:        cmp.revision,
-				Source:          cmp.source,
+				Source:          historySource(cmp.source),
 				DeployedAt:      finished,
 				DeployStartedAt: &start,
 				InitiatedBy:     op.InitiatedBy,
@@ -178,19 +274,39 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 		r.log.Info("synced", "app", a.Key(), "revision", shortSHA(cmp.revision), "result", st.OperationState.Message)
 	}
 	if ctx.Err() != nil {
-		// Shutting down: record the operation as aborted, with a moment of
-		// its own to do so.
-		st.OperationState.Phase = app.OperationFailed
-		st.OperationState.Message = "aborted: gyre stopped during the operation; " + st.OperationState.Message
+		// Shutting down: record how far the operation got, still Running,
+		// with a moment of its own to do so; whoever works next resumes it.
+		st.OperationState.Phase = app.OperationRunning
+		st.OperationState.FinishedAt = nil
+		st.OperationState.Message = "interrupted: gyre stopped during the operation; it resumes when gyre is back"
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
+		if _, err := r.putStatus(ctx, a, *st); err != nil {
+			return 0, err
+		}
+		return 0, ctx.Err()
 	}
 	if _, err := r.putStatus(ctx, a, *st); err != nil {
 		return 0, err
 	}
 	r.opts.Observer.OperationFinished(a.Key(), st.OperationState.Phase)
 	return 0, nil // the watch brings the app back with its new status
+}
+
+// historySource is src as history records it: its repository URL without
+// user information, which may hold a password or token.
+func historySource(src app.Source) app.Source {
+	src.RepoURL = source.Redact(src.RepoURL)
+	return src
+}
+
+// sameRepository reports whether two spellings of a repository URL name the
+// same repository, credentials aside.
+func sameRepository(a, b string) bool {
+	na, errA := source.NormalizeURL(a)
+	nb, errB := source.NormalizeURL(b)
+	return errA == nil && errB == nil && na == nb
 }
 
 // summarize says what a change set did in one line.
@@ -215,15 +331,19 @@ func shortSHA(sha string) string {
 // then prune. The returned change set holds what was done, also on error.
 func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *comparison, p syncParams, progress func(*app.ChangeSet, string)) (*app.ChangeSet, error) {
 	cs := &app.ChangeSet{Revision: cmp.revision, DryRun: p.DryRun}
-	desired := make([]*unstructured.Unstructured, 0, len(cmp.desired))
-	for _, o := range cmp.desired {
-		if _, shared := cmp.shared[app.KeyOf(o)]; !shared {
-			desired = append(desired, o)
+	if len(cmp.violations) > 0 {
+		for k, v := range cmp.violations {
+			cs.Resources = append(cs.Resources, app.Change{Group: k.Group, Kind: k.Kind, Namespace: k.Namespace, Name: k.Name, Action: app.ActionFailed, Message: v.Error()})
 		}
+		slices.SortFunc(cs.Resources, func(x, y app.Change) int { return strings.Compare(x.Message, y.Message) })
+		return cs, fmt.Errorf("%d object(s) refused, nothing was applied: %s", len(cmp.violations), firstFailure(cs))
 	}
-	plan, err := NewPlan(desired, cmp.inventory, PlanOptions{AppNamespace: a.Namespace, AppName: a.Name, Prune: p.Prune, Resources: p.Resources})
+	plan, err := NewPlan(cmp.desired, cmp.inventory, PlanOptions{AppNamespace: a.Namespace, AppName: a.Name, Prune: p.Prune, Resources: p.Resources})
 	if err != nil {
 		return cs, err
+	}
+	if err := r.admitHooks(ctx, cmp.policy, plan); err != nil {
+		return cs, fmt.Errorf("refused, nothing was applied: %w", err)
 	}
 	options := p.Options
 	if a.Spec.SyncPolicy != nil {
@@ -259,6 +379,10 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 			case TaskSkip:
 				cs.Resources = append(cs.Resources, change(t, w, app.ActionSkipped, t.Reason))
 			case TaskRunHook:
+				if c, done := ranBefore(p.Before, cmp.revision, t, w); done {
+					cs.Resources = append(cs.Resources, c)
+					continue
+				}
 				run, c := r.startHook(ctx, t, w, force)
 				cs.Resources = append(cs.Resources, c)
 				if run.obj != nil {
@@ -294,12 +418,29 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 			cs.Resources = append(cs.Resources, app.Change{Group: t.Key.Group, Kind: t.Key.Kind, Namespace: t.Key.Namespace, Name: t.Key.Name, Action: app.ActionSkipped, Message: t.Reason})
 			continue
 		}
-		cs.Resources = append(cs.Resources, r.prune(ctx, a, t, options))
+		cs.Resources = append(cs.Resources, r.prune(ctx, a, cmp.policy, t, options))
 	}
 	if cs.Failed() {
 		return cs, errors.New(firstFailure(cs))
 	}
 	return cs, nil
+}
+
+// ranBefore reports whether an interrupted run of this operation (its change
+// set before) already ran the hook of task t to success at revision, and
+// returns that run's entry: a resumed operation does not run it again.
+func ranBefore(before *app.ChangeSet, revision string, t Task, w Wave) (app.Change, bool) {
+	if before == nil || before.Revision != revision || t.Desired.GetName() == "" {
+		return app.Change{}, false
+	}
+	for _, c := range before.Resources {
+		if c.HookType != "" && c.HookPhase == app.OperationSucceeded && c.Kind == t.Key.Kind && c.Namespace == t.Key.Namespace &&
+			c.Name == t.Key.Name && c.SyncPhase == w.Phase && c.Wave == w.Wave {
+			c.Message = "ran before the interruption; not run again"
+			return c, true
+		}
+	}
+	return app.Change{}, false
 }
 
 // change builds the change-set entry of a task.

@@ -326,8 +326,9 @@ func TestDeletedAppLeavesObjectsUnlessFinalizer(t *testing.T) {
 	ns := cluster.Namespace(t)
 	r := newRepo(t)
 	sha := r.commit(map[string]*string{
-		"keep/c.yaml": s(configMap("keep", "1")),
-		"gone/c.yaml": s(configMap("gone", "1")),
+		"keep/c.yaml":    s(configMap("keep", "1")),
+		"gone/c.yaml":    s(configMap("gone", "1")),
+		"gone/kept.yaml": s("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  annotations:\n    argocd.argoproj.io/sync-options: Delete=false\n"),
 	})
 	keep := newApp(t, ns, "keep", r, "keep", nil)
 	gone := newApp(t, ns, "gone", r, "gone", func(a *app.Application) { a.Finalizers = []string{ResourcesFinalizer} })
@@ -346,6 +347,9 @@ func TestDeletedAppLeavesObjectsUnlessFinalizer(t *testing.T) {
 	})
 	if _, err := cluster.Client.CoreV1().ConfigMaps(ns).Get(ctx, "keep", metav1.GetOptions{}); err != nil {
 		t.Fatalf("object of an app deleted without the finalizer went too: %v", err)
+	}
+	if _, err := cluster.Client.CoreV1().ConfigMaps(ns).Get(ctx, "kept", metav1.GetOptions{}); err != nil {
+		t.Fatalf("object marked Delete=false went with its Application: %v", err)
 	}
 	// Its tracking id names an app that is gone: another app may adopt it.
 	heir := newApp(t, ns, "heir", r, "keep", nil)

@@ -37,6 +37,10 @@ type Options struct {
 	// Namespace limits the Applications watched to one namespace; empty
 	// watches all.
 	Namespace string
+	// SystemNamespace is gyre's own namespace: Projects are read from it,
+	// and Applications may write only Applications and Projects into it.
+	// Default "gyre".
+	SystemNamespace string
 	// Namespaces, when set, are the only namespaces gyre manages objects
 	// in (for RBAC that grants only them): objects elsewhere are refused,
 	// and the live cache watches just these namespaces.
@@ -47,11 +51,15 @@ type Options struct {
 	Now func() time.Time
 	// Observer is told what the loop does, for metrics. Optional.
 	Observer Observer
+	// Render configures the render cache. Set Render.Sandbox to render in
+	// worker processes that a hostile chart cannot take the loop down
+	// with (cmd/gyre always does); the zero value renders in this process.
+	Render render.CacheOptions
 }
 
 // DefaultOptions returns the defaults described on Options.
 func DefaultOptions() Options {
-	return Options{Workers: 8, ResyncPeriod: 3 * time.Minute, FieldManager: "gyre", WaveTimeout: 5 * time.Minute}
+	return Options{Workers: 8, ResyncPeriod: 3 * time.Minute, FieldManager: "gyre", WaveTimeout: 5 * time.Minute, SystemNamespace: "gyre"}
 }
 
 func (o *Options) setDefaults() {
@@ -68,6 +76,9 @@ func (o *Options) setDefaults() {
 	if o.WaveTimeout <= 0 {
 		o.WaveTimeout = d.WaveTimeout
 	}
+	if o.SystemNamespace == "" {
+		o.SystemNamespace = d.SystemNamespace
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -82,16 +93,17 @@ func (o *Options) setDefaults() {
 // Reconciler drives every Application through the data path; see the package
 // documentation.
 type Reconciler struct {
-	opts    Options
-	log     *slog.Logger
-	dyn     dynamic.Interface
-	disco   discovery.DiscoveryInterface
-	source  *source.Cache
-	renders *render.Cache
-	live    *live.Cache
-	queue   workqueue.TypedRateLimitingInterface[types.NamespacedName]
-	apps    cache.SharedIndexInformer
-	dry     *dryRunMemo
+	opts     Options
+	log      *slog.Logger
+	dyn      dynamic.Interface
+	disco    discovery.DiscoveryInterface
+	source   *source.Cache
+	renders  *render.Cache
+	live     *live.Cache
+	queue    workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	apps     cache.SharedIndexInformer
+	projects cache.SharedIndexInformer
+	dry      *dryRunMemo
 
 	mu          gosync.Mutex
 	caps        *render.Capabilities
@@ -126,7 +138,7 @@ func New(cfg *rest.Config, src *source.Cache, opts Options) (*Reconciler, error)
 		dyn:     dyn,
 		disco:   disco,
 		source:  src,
-		renders: render.NewCache(render.DefaultCacheOptions()),
+		renders: render.NewCache(opts.Render),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedMaxOfRateLimiter(
 				workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](100*time.Millisecond, 2*time.Minute),
@@ -154,12 +166,15 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	return nil
 }
 
-// Start installs the Application CRD, starts the Application watch and the
-// live cache, and returns once the watch has synced. Every replica starts,
-// so that each can serve the API; only the leader works.
+// Start installs the Application and Project CRDs, starts the Application
+// and Project watches and the live cache, and returns once the watches have
+// synced. Every replica starts, so that each can serve the API; only the
+// leader works.
 func (r *Reconciler) Start(ctx context.Context) error {
-	if err := installCRD(ctx, r.dyn, r.opts.FieldManager); err != nil {
-		return err
+	for _, crd := range [][]byte{app.CRD(), app.ProjectCRD()} {
+		if err := installCRD(ctx, r.dyn, crd, r.opts.FieldManager); err != nil {
+			return err
+		}
 	}
 	r.live.Start(ctx)
 	r.refreshCapabilities()
@@ -171,8 +186,16 @@ func (r *Reconciler) Start(ctx context.Context) error {
 		UpdateFunc: func(_, obj any) { r.enqueueObject(obj) },
 		DeleteFunc: r.enqueueObject,
 	})
+	pf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.dyn, 0, r.opts.SystemNamespace, nil)
+	r.projects = pf.ForResource(app.ProjectGroupVersionResource()).Informer()
+	r.projects.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    r.projectChanged,
+		UpdateFunc: func(_, obj any) { r.projectChanged(obj) },
+		DeleteFunc: r.projectChanged,
+	})
 	f.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), r.apps.HasSynced) {
+	pf.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), r.apps.HasSynced, r.projects.HasSynced) {
 		return ctx.Err()
 	}
 	r.mu.Lock()
@@ -419,6 +442,9 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (t
 	}
 	if a.Operation != nil {
 		return r.startOperation(ctx, a)
+	}
+	if st := a.Status.OperationState; st != nil && st.Phase == app.OperationRunning {
+		return r.resumeOperation(ctx, a)
 	}
 	cmp := r.compare(ctx, a, a.Spec.Source, "")
 	a, err := r.writeComparison(ctx, a, cmp)

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/gyre-cd/gyre/admit"
 	"github.com/gyre-cd/gyre/app"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,8 +25,16 @@ import (
 func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cmp *comparison) (*app.Application, error) {
 	st := a.Status.DeepCopy()
 	now := r.opts.Now()
-	if cmp.err != nil {
+	var refused *admit.Violation
+	if errors.As(cmp.err, &refused) {
+		// The Application itself is refused (its project, repository or
+		// destination): say so as what it is, not as a comparison error.
+		st.SetCondition(app.ConditionPermissionDeniedError, refused.Error(), now)
+		st.RemoveCondition(app.ConditionComparisonError)
+		st.Sync.Status = app.SyncUnknown
+	} else if cmp.err != nil {
 		st.SetCondition(app.ConditionComparisonError, cmp.err.Error(), now)
+		st.RemoveCondition(app.ConditionPermissionDeniedError)
 		if cmp.revision != "" {
 			// The commit is known but cannot be rendered: the cluster keeps
 			// the last good state, which is not what git says.
@@ -42,15 +51,15 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 		st.Resources = cmp.resources
 		st.Summary.Images = cmp.images
 		st.SourceType = cmp.srcType
-		if len(cmp.shared) > 0 {
-			var msgs []string
-			for k, owner := range cmp.shared {
-				msgs = append(msgs, fmt.Sprintf("%s is tracked by Application %s", k, owner))
+		for _, c := range []struct {
+			t     app.ConditionType
+			owned bool
+		}{{app.ConditionSharedResourceWarning, true}, {app.ConditionPermissionDeniedError, false}} {
+			if msgs := cmp.violationMessages(c.owned); len(msgs) > 0 {
+				st.SetCondition(c.t, strings.Join(msgs, "; "), now)
+			} else {
+				st.RemoveCondition(c.t)
 			}
-			sort.Strings(msgs)
-			st.SetCondition(app.ConditionSharedResourceWarning, strings.Join(msgs, "; ")+"; gyre leaves it alone", now)
-		} else {
-			st.RemoveCondition(app.ConditionSharedResourceWarning)
 		}
 	}
 	st.ObservedGeneration = a.Generation
@@ -113,19 +122,19 @@ func (r *Reconciler) writeStatus(ctx context.Context, a *app.Application, st app
 
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-// installCRD applies the Application CRD (idempotent: an unchanged CRD is not
-// written) and waits until the API server serves it.
-func installCRD(ctx context.Context, dyn dynamic.Interface, fieldManager string) error {
+// installCRD applies one of gyre's own CRDs (idempotent: an unchanged CRD
+// is not written) and waits until the API server serves it.
+func installCRD(ctx context.Context, dyn dynamic.Interface, manifest []byte, fieldManager string) error {
 	obj := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(app.CRD(), &obj.Object); err != nil {
-		return fmt.Errorf("application CRD: %w", err)
+	if err := yaml.Unmarshal(manifest, &obj.Object); err != nil {
+		return fmt.Errorf("gyre's CRD: %w", err)
 	}
 	crds := dyn.Resource(crdResource)
 	// A field manager of its own: when an Application (gyre's own chart)
 	// also declares the CRD, applying it here must not take away the
 	// tracking annotation and label that Application applied as "gyre".
 	if _, err := crds.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: fieldManager + "-install", Force: true}); err != nil {
-		return fmt.Errorf("install application CRD: %w", err)
+		return fmt.Errorf("install CRD %s: %w", obj.GetName(), err)
 	}
 	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		got, err := crds.Get(ctx, obj.GetName(), metav1.GetOptions{})
@@ -142,7 +151,7 @@ func installCRD(ctx context.Context, dyn dynamic.Interface, fieldManager string)
 		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("application CRD not established: %w", err)
+		return fmt.Errorf("CRD %s not established: %w", obj.GetName(), err)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ type listQuery struct {
 	search    string          // lower case
 	limit     int             // 0: no limit
 	after     string          // "namespace/name" of the previous page's last item
+	caller    Identity        // only Applications it sees match
 }
 
 // parseListQuery reads the filters, the page size and the continue token.
@@ -95,8 +96,13 @@ func decodeContinue(tok string) (string, error) {
 	return after, nil
 }
 
-// matches reports whether a passes every filter of q.
+// matches reports whether a passes every filter of q. An Application the
+// caller may not see matches nothing, so that neither the items nor the
+// total tell it that one exists.
 func (q *listQuery) matches(a *app.Application) bool {
+	if !q.caller.seesApp(a) {
+		return false
+	}
 	if q.namespace != "" && a.Namespace != q.namespace || q.name != "" && a.Name != q.name {
 		return false
 	}
@@ -112,7 +118,9 @@ func (q *listQuery) matches(a *app.Application) bool {
 	if q.search != "" {
 		src := &a.Spec.Source
 		found := false
-		for _, f := range []string{a.Name, a.Namespace, src.RepoURL, src.Path, src.TargetRevision, a.Spec.Destination.Namespace} {
+		// The repository is searched as the API shows it: a search must
+		// not find the password that the answer leaves out.
+		for _, f := range []string{a.Name, a.Namespace, redactURL(src.RepoURL), src.Path, src.TargetRevision, a.Spec.Destination.Namespace} {
 			if containsFold(f, q.search) {
 				found = true
 				break
@@ -147,6 +155,7 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	q.caller = identityFrom(r.Context())
 	writeJSON(w, http.StatusOK, listApplications(s.index.apps(), q))
 }
 
@@ -184,40 +193,16 @@ func listApplications(sorted []*app.Application, q listQuery) AppList {
 	return out
 }
 
-// appKey returns the key the path names.
-func appKey(r *http.Request) types.NamespacedName {
-	return types.NamespacedName{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
-}
-
-// application returns the Application the path names, or a 404 error.
-func (s *Server) application(r *http.Request) (*app.Application, error) {
-	key := appKey(r)
-	a, ok := s.opts.Backend.Application(key)
-	if !ok {
-		return nil, fmt.Errorf("application %s: %w", key, ErrNotFound)
-	}
-	return a, nil
-}
-
-// getApp answers with the full Application, managed fields left out.
-func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
-	a, err := s.application(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	out := *a
+// getApp answers with the full Application, managed fields left out and
+// repository addresses without credentials.
+func (s *Server) getApp(w http.ResponseWriter, _ *http.Request, a *app.Application) {
+	out := redactApplication(a)
 	out.ManagedFields = nil
 	out.APIVersion, out.Kind = app.SchemeGroupVersion().String(), app.ApplicationKind
-	writeJSON(w, http.StatusOK, &out)
+	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
-	a, err := s.application(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
+func (s *Server) getTree(w http.ResponseWriter, _ *http.Request, a *app.Application) {
 	nodes := s.opts.Backend.Tree(a)
 	if nodes == nil {
 		nodes = []app.TreeNode{}
@@ -225,8 +210,8 @@ func (s *Server) getTree(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, TreeResponse{Nodes: nodes})
 }
 
-func (s *Server) getDiff(w http.ResponseWriter, r *http.Request) {
-	key := appKey(r)
+func (s *Server) getDiff(w http.ResponseWriter, r *http.Request, a *app.Application) {
+	key := a.Key()
 	results, err := s.opts.Backend.Diff(r.Context(), key)
 	if err != nil {
 		writeError(w, fmt.Errorf("diff %s: %w", key, err))
@@ -242,13 +227,8 @@ func (s *Server) getDiff(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) {
-	a, err := s.application(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	items := a.Status.History
+func (s *Server) getHistory(w http.ResponseWriter, _ *http.Request, a *app.Application) {
+	items := redactHistory(a.Status.History)
 	if items == nil {
 		items = []app.HistoryEntry{}
 	}

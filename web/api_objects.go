@@ -13,15 +13,11 @@ import (
 )
 
 // objectQuery reads the object an app's resource or events route names, and
-// checks that it is in the app's resource tree: a token that may read one
+// checks that it is in a's resource tree: a token that may read one
 // application's objects may not read arbitrary ones through it.
-func (s *Server) objectQuery(r *http.Request) (key app.ResourceKey, version string, err error) {
+func (s *Server) objectQuery(r *http.Request, a *app.Application) (key app.ResourceKey, version string, err error) {
 	if s.opts.Cluster == nil {
 		return key, "", statusError(http.StatusNotImplemented, "this server has no cluster access for live objects")
-	}
-	a, err := s.application(r)
-	if err != nil {
-		return key, "", err
 	}
 	q := r.URL.Query()
 	key = app.ResourceKey{Group: q.Get("group"), Kind: q.Get("kind"), Namespace: q.Get("namespace"), Name: q.Get("name")}
@@ -40,8 +36,8 @@ func (s *Server) objectQuery(r *http.Request) (key app.ResourceKey, version stri
 }
 
 // getResource answers with one live object, Secret values masked.
-func (s *Server) getResource(w http.ResponseWriter, r *http.Request) {
-	key, version, err := s.objectQuery(r)
+func (s *Server) getResource(w http.ResponseWriter, r *http.Request, a *app.Application) {
+	key, version, err := s.objectQuery(r, a)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -55,8 +51,8 @@ func (s *Server) getResource(w http.ResponseWriter, r *http.Request) {
 }
 
 // getEvents answers with the events about one object, newest first.
-func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
-	key, _, err := s.objectQuery(r)
+func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, a *app.Application) {
+	key, _, err := s.objectQuery(r, a)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -78,12 +78,10 @@ func kindName(t reflect.Type) string {
 	return "an object"
 }
 
-// request asks the backend for op on the application the path names and
-// answers 202.
-func (s *Server) request(w http.ResponseWriter, r *http.Request, op app.Operation) {
-	key := appKey(r)
+// request asks the backend for op on a and answers 202.
+func (s *Server) request(w http.ResponseWriter, r *http.Request, a *app.Application, op app.Operation) {
 	op.InitiatedBy = app.InitiatedBy{Username: identityFrom(r.Context()).Name}
-	if err := s.opts.Backend.Request(r.Context(), key, op); err != nil {
+	if err := s.opts.Backend.Request(r.Context(), a.Key(), op); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -91,17 +89,12 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request, op app.Operatio
 }
 
 // refresh queues the application for a comparison now.
-func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
-	a, err := s.application(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
+func (s *Server) refresh(w http.ResponseWriter, _ *http.Request, a *app.Application) {
 	s.opts.Backend.Refresh(a.Key())
 	writeJSON(w, http.StatusAccepted, Accepted{Accepted: true})
 }
 
-func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
+func (s *Server) sync(w http.ResponseWriter, r *http.Request, a *app.Application) {
 	var req SyncRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		writeError(w, err)
@@ -113,14 +106,14 @@ func (s *Server) sync(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.request(w, r, app.Operation{Sync: &app.SyncOperation{
+	s.request(w, r, a, app.Operation{Sync: &app.SyncOperation{
 		Revision: req.Revision, Prune: req.Prune, DryRun: req.DryRun, Resources: req.Resources,
 	}})
 }
 
 // rollback checks the history id against the application before asking, so
 // that an unknown id answers 400 rather than failing later.
-func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
+func (s *Server) rollback(w http.ResponseWriter, r *http.Request, a *app.Application) {
 	var req RollbackRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		writeError(w, err)
@@ -130,23 +123,18 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusError(http.StatusBadRequest, `body: field "id" is required`))
 		return
 	}
-	a, err := s.application(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
 	if a.Status.FindHistory(*req.ID) == nil {
 		writeError(w, statusError(http.StatusBadRequest, fmt.Sprintf("rollback: application %s has no history entry with id %d", a.Key(), *req.ID)))
 		return
 	}
-	s.request(w, r, app.Operation{Rollback: &app.RollbackOperation{ID: *req.ID, Prune: req.Prune, DryRun: req.DryRun}})
+	s.request(w, r, a, app.Operation{Rollback: &app.RollbackOperation{ID: *req.ID, Prune: req.Prune, DryRun: req.DryRun}})
 }
 
-func (s *Server) resume(w http.ResponseWriter, r *http.Request) {
+func (s *Server) resume(w http.ResponseWriter, r *http.Request, a *app.Application) {
 	var req struct{}
 	if err := decodeBody(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
-	s.request(w, r, app.Operation{Resume: &app.ResumeOperation{}})
+	s.request(w, r, a, app.Operation{Resume: &app.ResumeOperation{}})
 }

@@ -448,7 +448,7 @@ func TestTokensFromSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, ok := tokens.Lookup("tok-ci"); !ok || id != (Identity{Name: "ci", Role: RoleAdmin}) {
+	if id, ok := tokens.Lookup("tok-ci"); !ok || id.Name != "ci" || id.Role != RoleAdmin || id.Projects != nil {
 		t.Errorf("tok-ci = %+v, %v", id, ok)
 	}
 	if id, ok := tokens.Lookup("tok-dash"); !ok || id.Role != RoleReadonly {

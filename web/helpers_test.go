@@ -20,11 +20,24 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// The tokens every test server knows.
+// The tokens every test server knows, unless the test gives its own.
 const (
 	adminToken    = "admin-secret-token"
 	readonlyToken = "readonly-secret-token"
+	// teamAToken and teamAReadonlyToken are limited to project team-a.
+	teamAToken         = "team-a-admin-token"
+	teamAReadonlyToken = "team-a-readonly-token"
 )
+
+// testTokens returns the tokens above.
+func testTokens() StaticTokens {
+	return StaticTokens{
+		adminToken:         {Name: "alice", Role: RoleAdmin},
+		readonlyToken:      {Name: "dashboard", Role: RoleReadonly},
+		teamAToken:         {Name: "team-a-ci", Role: RoleAdmin, Projects: []string{"team-a"}},
+		teamAReadonlyToken: {Name: "team-a-dash", Role: RoleReadonly, Projects: []string{"team-a"}},
+	}
+}
 
 // fakeBackend is an in-memory Backend that records what the API asked of it.
 type fakeBackend struct {
@@ -39,6 +52,13 @@ type fakeBackend struct {
 	repoCalls  []string // "url@revision"
 	forgotten  []string
 	subs       []func(types.NamespacedName)
+	projects   []*app.Project
+}
+
+func (b *fakeBackend) Projects() []*app.Project {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.projects
 }
 
 func newFakeBackend(apps ...*app.Application) *fakeBackend {
@@ -201,9 +221,8 @@ func newTestServer(t testing.TB, b *fakeBackend, opts Options) *testServer {
 	if opts.Cluster == nil {
 		opts.Cluster = c
 	}
-	opts.Tokens = StaticTokens{
-		adminToken:    {Name: "alice", Role: RoleAdmin},
-		readonlyToken: {Name: "dashboard", Role: RoleReadonly},
+	if opts.Tokens == nil {
+		opts.Tokens = testTokens()
 	}
 	if opts.Logger == nil {
 		opts.Logger = discardLogger()
@@ -278,4 +297,30 @@ func eventually(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// fakeClock is a clock that moves only when told to.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_700_000_000, 0)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// inProject returns a with spec.project set.
+func inProject(a *app.Application, project string) *app.Application {
+	a.Spec.Project = project
+	return a
 }

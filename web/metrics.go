@@ -60,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"verb", "code"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gyre_webhook_requests_total",
-			Help: "Webhook requests, by provider and result (accepted, ignored, unauthorized, too_large, bad_request, queue_full).",
+			Help: "Webhook requests, by provider and result (accepted, ignored, duplicate, unauthorized, too_large, bad_request, queue_full).",
 		}, []string{"provider", "result"}),
 	}
 	for _, c := range []prometheus.Collector{

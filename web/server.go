@@ -53,6 +53,8 @@ type Backend interface {
 	Subscribe(fn func(types.NamespacedName))
 	// Ready reports whether the loop's caches have synced.
 	Ready() bool
+	// Projects returns the Projects in gyre's own namespace.
+	Projects() []*app.Project
 }
 
 // Cluster reads live objects for the resource and events views.
@@ -96,6 +98,10 @@ type Options struct {
 	// KeepAlive is how often the event stream sends a comment to keep
 	// proxies from closing it. Default 15s.
 	KeepAlive time.Duration
+
+	// now is the clock of the stream tickets and the webhook delivery
+	// ids; tests set it. Default time.Now.
+	now func() time.Time
 }
 
 // maxAPIBody bounds the body of an API request.
@@ -114,17 +120,25 @@ func (o *Options) setDefaults() {
 	if o.KeepAlive <= 0 {
 		o.KeepAlive = 15 * time.Second
 	}
+	if o.now == nil {
+		o.now = time.Now
+	}
 }
 
 // Server is gyre's HTTP surface; Handler serves it.
 type Server struct {
-	opts     Options
-	log      *slog.Logger
-	metrics  *Metrics
-	mux      *http.ServeMux
-	index    *appIndex
-	streams  *hub
-	webhooks *webhookQueue
+	opts       Options
+	log        *slog.Logger
+	now        func() time.Time
+	metrics    *Metrics
+	mux        *http.ServeMux
+	patterns   []string // every route, in the order registered
+	index      *appIndex
+	streams    *hub
+	projects   *projectMemory
+	tickets    *recent[string] // stream ticket → the bearer token it stands for
+	webhooks   *webhookQueue
+	deliveries *recent[struct{}] // webhook deliveries handled
 }
 
 // New builds a Server and subscribes it to the backend's changes.
@@ -136,7 +150,7 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("web: Options.Tokens is required")
 	}
 	opts.setDefaults()
-	s := &Server{opts: opts, log: opts.Logger, metrics: opts.Metrics, mux: http.NewServeMux()}
+	s := &Server{opts: opts, log: opts.Logger, now: opts.now, metrics: opts.Metrics, mux: http.NewServeMux()}
 	if s.metrics == nil {
 		m, err := NewMetrics(opts.Registry)
 		if err != nil {
@@ -144,16 +158,27 @@ func New(opts Options) (*Server, error) {
 		}
 		s.metrics = m
 	}
-	s.index = newAppIndex(opts.Backend, time.Now)
+	s.index = newAppIndex(opts.Backend, s.now)
 	if err := opts.Registry.Register(appInfoCollector{s.index}); err != nil {
 		return nil, fmt.Errorf("web: register gyre_app_info: %w", err)
 	}
 	s.streams = newHub()
+	s.projects = newProjectMemory()
 	opts.Backend.Subscribe(func(key types.NamespacedName) {
 		s.index.changed(key)
-		s.streams.publish(key)
+		a, exists := opts.Backend.Application(key)
+		var project string
+		if exists {
+			project = a.ProjectName()
+		}
+		s.streams.publish(key, s.projects.change(key, project, exists))
 	})
+	// After Subscribe, so that no change falls between; learn keeps what
+	// a notification recorded meanwhile.
+	s.projects.learn(s.index.apps())
+	s.tickets = newRecent[string](s.now, ticketTTL, maxTickets)
 	s.webhooks = newWebhookQueue(s.processPush)
+	s.deliveries = newRecent[struct{}](s.now, deliveryWindow, maxDeliveries)
 	if err := s.routes(); err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
@@ -197,31 +222,43 @@ func (r *statusRecorder) WriteHeader(code int) {
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (s *Server) routes() error {
-	read := func(h http.HandlerFunc) http.HandlerFunc { return s.authorize(RoleReadonly, h) }
-	write := func(h http.HandlerFunc) http.HandlerFunc { return s.authorize(RoleAdmin, h) }
+	// Every route under /api/v1 that names an Application goes through
+	// appRoute, which checks the token's projects.
+	read := func(h appHandler) http.HandlerFunc { return s.appRoute(RoleReadonly, h) }
+	write := func(h appHandler) http.HandlerFunc { return s.appRoute(RoleAdmin, h) }
 	const one = "/api/v1/applications/{namespace}/{name}"
-	m := s.mux
-	m.HandleFunc("GET /api/v1/applications", read(s.listApps))
-	m.HandleFunc("GET "+one, read(s.getApp))
-	m.HandleFunc("GET "+one+"/tree", read(s.getTree))
-	m.HandleFunc("GET "+one+"/diff", read(s.getDiff))
-	m.HandleFunc("GET "+one+"/history", read(s.getHistory))
-	m.HandleFunc("GET "+one+"/resource", read(s.getResource))
-	m.HandleFunc("GET "+one+"/events", read(s.getEvents))
-	m.HandleFunc("POST "+one+"/refresh", write(s.refresh))
-	m.HandleFunc("POST "+one+"/sync", write(s.sync))
-	m.HandleFunc("POST "+one+"/rollback", write(s.rollback))
-	m.HandleFunc("POST "+one+"/resume", write(s.resume))
-	// EventSource cannot send headers, so the stream also takes ?token=.
-	m.HandleFunc("GET /api/v1/stream", s.authorizeQuery(RoleReadonly, s.stream))
-	m.HandleFunc("GET /api/v1/version", read(s.version))
-	m.HandleFunc("POST /api/webhook", s.webhook)
-	m.HandleFunc("/api/", s.noRoute)
+	s.handle("GET /api/v1/applications", s.authorize(RoleReadonly, s.listApps))
+	s.handle("GET "+one, read(s.getApp))
+	s.handle("GET "+one+"/tree", read(s.getTree))
+	s.handle("GET "+one+"/diff", read(s.getDiff))
+	s.handle("GET "+one+"/history", read(s.getHistory))
+	s.handle("GET "+one+"/resource", read(s.getResource))
+	s.handle("GET "+one+"/events", read(s.getEvents))
+	s.handle("POST "+one+"/refresh", write(s.refresh))
+	s.handle("POST "+one+"/sync", write(s.sync))
+	s.handle("POST "+one+"/rollback", write(s.rollback))
+	s.handle("POST "+one+"/resume", write(s.resume))
+	// EventSource cannot send headers: the stream takes a ticket the UI
+	// gets with its token first (see ticket.go).
+	s.handle("POST /api/v1/stream/ticket", s.authorize(RoleReadonly, s.streamTicket))
+	s.handle("GET /api/v1/stream", s.stream)
+	s.handle("GET /api/v1/projects", s.authorize(RoleReadonly, s.listProjects))
+	s.handle("GET /api/v1/projects/{name}", s.authorize(RoleReadonly, s.getProject))
+	s.handle("GET /api/v1/version", s.authorize(RoleReadonly, s.version))
+	s.handle("POST /api/webhook", s.webhook)
+	s.handle("/api/", s.noRoute)
 
-	m.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
-	m.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
+	s.mux.HandleFunc("GET /readyz", s.readyz)
 	return s.routeUI()
+}
+
+// handle registers an API route and records its pattern, so that a test
+// can walk every route.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, h)
 }
 
 // noRoute answers a request under /api/ that no route takes: 405 when the

@@ -5,12 +5,12 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/gyre-cd/gyre/app"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -27,17 +27,19 @@ func newHub() *hub {
 	return &hub{clients: map[*streamClient]struct{}{}}
 }
 
-// publish records that key changed, for every stream. It never blocks.
-func (h *hub) publish(key types.NamespacedName) {
+// publish records that key changed, for every stream whose caller sees one
+// of projects: the projects the Application had before the change and has
+// after it, as far as they are known. It never blocks.
+func (h *hub) publish(key types.NamespacedName, projects []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.clients {
-		c.add(key)
+		c.add(key, projects)
 	}
 }
 
-func (h *hub) join() *streamClient {
-	c := &streamClient{pending: map[types.NamespacedName]struct{}{}, wake: make(chan struct{}, 1)}
+func (h *hub) join(caller Identity) *streamClient {
+	c := &streamClient{who: caller, pending: map[types.NamespacedName][]string{}, wake: make(chan struct{}, 1)}
 	h.mu.Lock()
 	h.clients[c] = struct{}{}
 	h.mu.Unlock()
@@ -53,13 +55,40 @@ func (h *hub) leave(c *streamClient) {
 // streamClient is one open event stream.
 type streamClient struct {
 	mu      sync.Mutex
-	pending map[types.NamespacedName]struct{}
-	wake    chan struct{} // holds a token while pending is not empty
+	who     Identity                          // the caller, as of the last token lookup
+	pending map[types.NamespacedName][]string // changed keys → the projects they had
+	wake    chan struct{}                     // holds a token while pending is not empty
 }
 
-func (c *streamClient) add(key types.NamespacedName) {
+// caller returns the identity the stream serves.
+func (c *streamClient) caller() Identity {
 	c.mu.Lock()
-	c.pending[key] = struct{}{}
+	defer c.mu.Unlock()
+	return c.who
+}
+
+// setCaller replaces the identity, whose projects may have changed with a
+// reload of the tokens.
+func (c *streamClient) setCaller(id Identity) {
+	c.mu.Lock()
+	c.who = id
+	c.mu.Unlock()
+}
+
+// add records that key changed, unless the caller sees none of projects.
+func (c *streamClient) add(key types.NamespacedName, projects []string) {
+	c.mu.Lock()
+	if len(c.who.Projects) > 0 && !slices.ContainsFunc(projects, c.who.sees) {
+		c.mu.Unlock()
+		return
+	}
+	seen := c.pending[key]
+	for _, p := range projects {
+		if !slices.Contains(seen, p) {
+			seen = append(seen, p)
+		}
+	}
+	c.pending[key] = seen
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
@@ -67,16 +96,71 @@ func (c *streamClient) add(key types.NamespacedName) {
 	}
 }
 
+// change is one pending key and the projects its Application had.
+type change struct {
+	key      types.NamespacedName
+	projects []string
+}
+
 // take returns the keys that changed, sorted, and empties the set.
-func (c *streamClient) take() []types.NamespacedName {
+func (c *streamClient) take() []change {
 	c.mu.Lock()
-	keys := slices.Collect(maps.Keys(c.pending))
+	out := make([]change, 0, len(c.pending))
+	for k, ps := range c.pending {
+		out = append(out, change{k, ps})
+	}
 	clear(c.pending)
 	c.mu.Unlock()
-	slices.SortFunc(keys, func(a, b types.NamespacedName) int {
-		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	slices.SortFunc(out, func(a, b change) int {
+		return cmp.Or(cmp.Compare(a.key.Namespace, b.key.Namespace), cmp.Compare(a.key.Name, b.key.Name))
 	})
-	return keys
+	return out
+}
+
+// projectMemory remembers the project of every Application the server has
+// heard of. When an Application is deleted or moves to another project,
+// the backend no longer says which project it was in; the stream needs
+// that to tell the callers of that project, and only them, that it is
+// gone from their view.
+type projectMemory struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]string
+}
+
+func newProjectMemory() *projectMemory {
+	return &projectMemory{m: map[types.NamespacedName]string{}}
+}
+
+// learn records the projects of apps that it does not know yet.
+func (p *projectMemory) learn(apps []*app.Application) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, a := range apps {
+		if _, ok := p.m[a.Key()]; !ok {
+			p.m[a.Key()] = a.ProjectName()
+		}
+	}
+}
+
+// change records that key's Application is now in project (or, with
+// exists false, deleted) and returns the projects it had before and has
+// now, where known.
+func (p *projectMemory) change(key types.NamespacedName, project string, exists bool) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	if old, ok := p.m[key]; ok {
+		out = append(out, old)
+	}
+	if exists {
+		p.m[key] = project
+		if !slices.Contains(out, project) {
+			out = append(out, project)
+		}
+	} else {
+		delete(p.m, key)
+	}
+	return out
 }
 
 // The server-sent event types of /api/v1/stream.
@@ -85,7 +169,7 @@ const (
 	// added or changed.
 	eventApplication = "application"
 	// eventDeleted carries {"namespace", "name"} of an application that no
-	// longer exists.
+	// longer exists, or that the caller no longer sees.
 	eventDeleted = "application-deleted"
 )
 
@@ -94,11 +178,25 @@ const (
 const streamWriteTimeout = 30 * time.Second
 
 // stream answers GET /api/v1/stream with server-sent events: an
-// "application" event whenever an application changes and a comment every
-// KeepAlive.
+// "application" event whenever an application the caller sees changes and a
+// comment every KeepAlive. It looks the caller's token up again before
+// each write, and ends when the token is no longer valid.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
-	c := s.streams.join()
+	token, caller, err := s.streamCaller(r)
+	if err != nil {
+		writeAuthError(w, err)
+		return
+	}
+	c := s.streams.join(caller)
 	defer s.streams.leave(c)
+	stillValid := func() bool {
+		id, ok := s.opts.Tokens.Lookup(token)
+		if ok {
+			id.Role = RoleReadonly
+			c.setCaller(id)
+		}
+		return ok
+	}
 
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -122,14 +220,19 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			if !send(func() { fmt.Fprint(bw, ": keep-alive\n\n") }) {
+			if !stillValid() || !send(func() { fmt.Fprint(bw, ": keep-alive\n\n") }) {
 				return
 			}
 		case <-c.wake:
+			if !stillValid() {
+				return
+			}
+			who := c.caller()
 			ok := send(func() {
-				for _, key := range c.take() {
-					event, data := s.changeEvent(key)
-					writeEvent(bw, event, data)
+				for _, ch := range c.take() {
+					if event, data, ok := s.changeEvent(who, ch); ok {
+						writeEvent(bw, event, data)
+					}
 				}
 			})
 			if !ok {
@@ -139,15 +242,21 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// changeEvent returns the event type and data that tell a stream about key.
-func (s *Server) changeEvent(key types.NamespacedName) (string, any) {
-	if a, ok := s.opts.Backend.Application(key); ok {
-		return eventApplication, summarize(a)
+// changeEvent returns the event type and data that tell caller about ch,
+// and false when caller is not to hear of it: an Application it sees gets
+// its summary; one it saw (ch.projects) and sees no more, because it was
+// deleted or moved to another project, a deletion.
+func (s *Server) changeEvent(caller Identity, ch change) (string, any, bool) {
+	if a, ok := s.opts.Backend.Application(ch.key); ok && caller.seesApp(a) {
+		return eventApplication, summarize(a), true
+	}
+	if len(caller.Projects) > 0 && !slices.ContainsFunc(ch.projects, caller.sees) {
+		return "", nil, false
 	}
 	return eventDeleted, struct {
 		Namespace string `json:"namespace"`
 		Name      string `json:"name"`
-	}{key.Namespace, key.Name}
+	}{ch.key.Namespace, ch.key.Name}, true
 }
 
 // writeEvent writes one server-sent event; JSON holds no newline, so data

@@ -50,15 +50,25 @@ func readEvents(r *bufio.Reader) <-chan sseEvent {
 	return ch
 }
 
-// openStream connects to the event stream and waits for its greeting.
+// openStream connects to the event stream and waits for its greeting;
+// with header, it sends the readonly token as a bearer header.
 func openStream(t *testing.T, ts *testServer, path string, header bool) <-chan sseEvent {
+	t.Helper()
+	return openStreamRequest(t, ts, path, func(req *http.Request) {
+		if header {
+			req.Header.Set("Authorization", "Bearer "+readonlyToken)
+		}
+	})
+}
+
+// openStreamRequest connects to the event stream with a request prepare
+// finishes, and waits for its greeting.
+func openStreamRequest(t *testing.T, ts *testServer, path string, prepare func(*http.Request)) <-chan sseEvent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+path, nil)
-	if header {
-		req.Header.Set("Authorization", "Bearer "+readonlyToken)
-	}
+	prepare(req)
 	resp, err := ts.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -118,15 +128,16 @@ func TestStream(t *testing.T) {
 	}
 }
 
+// TestStreamAuth: the stream takes a bearer header or a ticket, and no
+// longer a token in the URL.
 func TestStreamAuth(t *testing.T) {
 	ts := newTestServer(t, newFakeBackend(), Options{})
 	if code, _ := ts.do(t, http.MethodGet, "/api/v1/stream", "", ""); code != http.StatusUnauthorized {
 		t.Fatalf("stream without token: %d", code)
 	}
-	if code, _ := ts.do(t, http.MethodGet, "/api/v1/stream?token=wrong", "", ""); code != http.StatusUnauthorized {
-		t.Fatalf("stream with a wrong query token: %d", code)
-	}
-	openStream(t, ts, "/api/v1/stream?token="+readonlyToken, false) // EventSource's way
+	code, body := ts.do(t, http.MethodGet, "/api/v1/stream?token="+readonlyToken, "", "")
+	wantError(t, code, body, http.StatusUnauthorized, "ticket")
+	openStream(t, ts, "/api/v1/stream", true) // the CLI's way
 	if code, _ := ts.do(t, http.MethodGet, "/api/v1/applications?token="+adminToken, "", ""); code != http.StatusUnauthorized {
 		t.Fatalf("a query token outside the stream: %d", code)
 	}

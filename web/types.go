@@ -1,6 +1,8 @@
 package web
 
 import (
+	"time"
+
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/diff"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -8,8 +10,9 @@ import (
 
 // AppSummary is one Application as the list view and the stream show it.
 type AppSummary struct {
-	Namespace      string `json:"namespace"`
-	Name           string `json:"name"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// RepoURL is spec.source.repoURL without credentials.
 	RepoURL        string `json:"repoURL"`
 	Path           string `json:"path"`
 	TargetRevision string `json:"targetRevision"`
@@ -34,7 +37,7 @@ func summarize(a *app.Application) AppSummary {
 	s := AppSummary{
 		Namespace:      a.Namespace,
 		Name:           a.Name,
-		RepoURL:        a.Spec.Source.RepoURL,
+		RepoURL:        redactURL(a.Spec.Source.RepoURL),
 		Path:           a.Spec.Source.Path,
 		TargetRevision: a.Spec.Source.TargetRevision,
 		Revision:       a.Status.Sync.Revision,
@@ -108,9 +111,21 @@ type EventsResponse struct {
 	Items []EventItem `json:"items"`
 }
 
-// Accepted is the answer of an operation request.
+// Accepted is the answer of an operation request and of a webhook.
 type Accepted struct {
 	Accepted bool `json:"accepted"`
+	// Duplicate is set on a webhook whose delivery id gyre handled
+	// already; it is not handled again.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// StreamTicket is the answer of POST /api/v1/stream/ticket: a credential
+// for one connection to GET /api/v1/stream?ticket=, the way a browser's
+// EventSource, which cannot send headers, authenticates.
+type StreamTicket struct {
+	Ticket string `json:"ticket"`
+	// ExpiresAt is when the ticket stops being accepted if unused.
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // SyncRequest is the body of POST .../sync. Every field is optional.

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/source"
@@ -38,7 +41,8 @@ const (
 	ProviderGeneric Provider = "generic"
 )
 
-func providers() []Provider {
+// Providers returns every webhook provider.
+func Providers() []Provider {
 	return []Provider{ProviderGitHub, ProviderGitLab, ProviderGitea, ProviderBitbucket, ProviderBitbucketServer, ProviderGeneric}
 }
 
@@ -54,33 +58,54 @@ type StaticWebhookSecrets map[string][]byte
 // Secrets returns s.
 func (s StaticWebhookSecrets) Secrets() map[string][]byte { return s }
 
+// WebhookSecretSet is a WebhookSecretSource whose secrets may be replaced
+// while it serves: cmd/gyre stores a new set each time the webhook Secret
+// changes. The zero WebhookSecretSet has no secret, so every webhook is
+// refused.
+type WebhookSecretSet struct {
+	current atomic.Pointer[StaticWebhookSecrets]
+}
+
+// NewWebhookSecretSet returns a WebhookSecretSet holding s.
+func NewWebhookSecretSet(s StaticWebhookSecrets) *WebhookSecretSet {
+	set := &WebhookSecretSet{}
+	set.Store(s)
+	return set
+}
+
+// Store replaces every secret with s. The caller must not change s after.
+func (w *WebhookSecretSet) Store(s StaticWebhookSecrets) { w.current.Store(&s) }
+
+// Secrets returns the current secrets.
+func (w *WebhookSecretSet) Secrets() map[string][]byte {
+	if s := w.current.Load(); s != nil {
+		return *s
+	}
+	return nil
+}
+
 // WebhookSecretsFromSecret reads webhook secrets from a Secret whose keys
 // are provider names ("github", "gitlab", "gitea", "bitbucket",
 // "bitbucketserver", "generic"). Surrounding white space in a value, such
-// as the newline a file leaves, is ignored.
+// as the newline a file leaves, is ignored. It returns the secrets of every
+// valid key and, when some keys are invalid, an error naming each of them.
 func WebhookSecretsFromSecret(s *corev1.Secret) (StaticWebhookSecrets, error) {
 	out := StaticWebhookSecrets{}
-	add := func(k string, v []byte) error {
-		if !slices.Contains(providers(), Provider(k)) {
-			return fmt.Errorf("secret %s/%s: key %q: unknown webhook provider (want one of %v)", s.Namespace, s.Name, k, providers())
-		}
-		if v = []byte(strings.TrimSpace(string(v))); len(v) == 0 {
-			return fmt.Errorf("secret %s/%s: key %q: empty secret", s.Namespace, s.Name, k)
-		}
-		out[k] = v
-		return nil
-	}
-	for k, v := range s.Data {
-		if err := add(k, v); err != nil {
-			return nil, err
-		}
-	}
-	for k, v := range s.StringData {
-		if err := add(k, []byte(v)); err != nil {
-			return nil, err
+	values := secretValues(s)
+	keys := slices.Sorted(maps.Keys(values))
+	var errs []error
+	for _, k := range keys {
+		v := strings.TrimSpace(values[k])
+		switch {
+		case !slices.Contains(Providers(), Provider(k)):
+			errs = append(errs, fmt.Errorf("secret %s/%s: key %q: unknown webhook provider (want one of %v)", s.Namespace, s.Name, k, Providers()))
+		case v == "":
+			errs = append(errs, fmt.Errorf("secret %s/%s: key %q: empty secret", s.Namespace, s.Name, k))
+		default:
+			out[k] = []byte(v)
 		}
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // pushEvent is what gyre takes from a push webhook.
@@ -99,17 +124,59 @@ type pushEvent struct {
 const (
 	webhookAccepted     = "accepted"
 	webhookIgnored      = "ignored"
+	webhookDuplicate    = "duplicate"
 	webhookUnauthorized = "unauthorized"
 	webhookTooLarge     = "too_large"
 	webhookBadRequest   = "bad_request"
 	webhookQueueFull    = "queue_full"
 )
 
+const (
+	// deliveryWindow is how long a webhook delivery id is remembered: a
+	// redelivery within it is answered without a second refresh.
+	deliveryWindow = 10 * time.Minute
+	// maxDeliveries bounds the delivery ids remembered; beyond it the
+	// oldest are forgotten first.
+	maxDeliveries = 10_000
+)
+
+// deliveryID returns the id the provider gives a delivery, the same on
+// each redelivery of it, or "" when the request carries none. The key a
+// provider's id is remembered under starts with the provider, so that one
+// provider's ids cannot stand in for another's. Bitbucket Cloud's
+// X-Hook-UUID names the webhook, not the delivery, and GitLab's
+// X-Gitlab-Webhook-UUID likewise, so neither is used.
+func deliveryID(p Provider, h http.Header) string {
+	var names []string
+	switch p {
+	case ProviderGitHub:
+		names = []string{"X-GitHub-Delivery"}
+	case ProviderGitea:
+		names = []string{"X-Forgejo-Delivery", "X-Gitea-Delivery", "X-GitHub-Delivery"}
+	case ProviderGitLab:
+		names = []string{"X-Gitlab-Event-UUID", "Idempotency-Key"}
+	case ProviderBitbucket:
+		names = []string{"X-Request-UUID"}
+	case ProviderBitbucketServer:
+		names = []string{"X-Request-Id"}
+	default:
+		names = []string{"X-Gyre-Delivery"}
+	}
+	for _, n := range names {
+		if id := strings.TrimSpace(h.Get(n)); id != "" {
+			return string(p) + "\x00" + id
+		}
+	}
+	return ""
+}
+
 // errUnsigned is returned when a webhook carries no signature or token.
 var errUnsigned = errors.New("no signature")
 
 // webhook answers POST /api/webhook: it verifies the payload with the
-// provider's secret, answers at once and leaves the refresh to the queue.
+// provider's secret, answers a delivery it handled already (by the
+// provider's delivery id, within deliveryWindow) with 200 and nothing
+// more, answers others at once and leaves the refresh to the queue.
 func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	p, event := detectProvider(r.Header)
 	result := webhookBadRequest
@@ -143,9 +210,24 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusError(http.StatusUnauthorized, "webhook: signature does not match the configured secret"))
 		return
 	}
+	// Only a verified delivery is remembered: a forged one cannot make gyre
+	// skip the real one. A delivery that is refused below is forgotten
+	// again, so that the provider's retry is handled.
+	delivery := deliveryID(p, r.Header)
+	if delivery != "" && !s.deliveries.add(delivery, struct{}{}) {
+		result = webhookDuplicate
+		writeJSON(w, http.StatusOK, Accepted{Accepted: false, Duplicate: true})
+		return
+	}
+	forget := func() {
+		if delivery != "" {
+			s.deliveries.remove(delivery)
+		}
+	}
 	push, err := parsePush(p, event, body)
 	switch {
 	case err != nil:
+		forget()
 		writeError(w, statusError(http.StatusBadRequest, fmt.Sprintf("webhook %s: %v", p, err)))
 		return
 	case push == nil:
@@ -153,10 +235,12 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, Accepted{Accepted: false})
 		return
 	case len(push.urls) == 0:
+		forget()
 		writeError(w, statusError(http.StatusBadRequest, fmt.Sprintf("webhook %s: the payload names no repository", p)))
 		return
 	}
 	if !s.webhooks.add(*push) {
+		forget()
 		result = webhookQueueFull
 		w.Header().Set("Retry-After", "5")
 		writeError(w, statusError(http.StatusServiceUnavailable, "webhook: too many pushes queued; retry later"))

@@ -21,15 +21,18 @@ import (
 
 const webhookSecret = "webhook-shared-secret"
 
-func sign(body string) string {
-	mac := hmac.New(sha256.New, []byte(webhookSecret))
+func sign(body string) string { return signWith(webhookSecret, body) }
+
+// signWith returns the hex HMAC-SHA256 of body keyed with secret.
+func signWith(secret, body string) string {
+	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(body))
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
 func webhookSecrets() StaticWebhookSecrets {
 	s := StaticWebhookSecrets{}
-	for _, p := range providers() {
+	for _, p := range Providers() {
 		s[string(p)] = []byte(webhookSecret)
 	}
 	return s
@@ -380,15 +383,17 @@ const markerRepo = "https://marker.invalid/drain.git"
 // has happened by the time drain returns.
 func (ts *testServer) drain(t *testing.T, b *fakeBackend) {
 	t.Helper()
+	markers := func() int {
+		_, _, repoCalls, _ := b.snapshot()
+		return len(repoCalls) - len(withoutMarker(repoCalls))
+	}
+	before := markers()
 	body := `{"repository": "` + markerRepo + `", "ref": "refs/heads/main"}`
 	code, resp := ts.postWebhook(t, "", body, map[string]string{"X-Gyre-Signature": "sha256=" + sign(body)})
 	if code != http.StatusAccepted {
 		t.Fatalf("marker push: %d %s", code, resp)
 	}
-	eventually(t, "the marker push", func() bool {
-		_, _, repoCalls, _ := b.snapshot()
-		return len(repoCalls) != len(withoutMarker(repoCalls))
-	})
+	eventually(t, "the marker push", func() bool { return markers() > before })
 }
 
 // withoutMarker drops drain's calls from a list of RefreshRepository calls.

@@ -11,8 +11,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/gyre-cd/gyre/render"
 	"github.com/gyre-cd/gyre/source"
 	gyresync "github.com/gyre-cd/gyre/sync"
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -23,16 +26,26 @@ import (
 // agentOptions are the flags shared by `gyre serve` and `gyre up` that shape
 // the reconcile loop.
 type agentOptions struct {
-	CacheDir     string
-	Namespace    string
-	Namespaces   []string
-	Workers      int
-	ResyncPeriod time.Duration
-	PollInterval time.Duration
+	CacheDir string
+	// SystemNamespace is gyre's own namespace (Projects live there).
+	SystemNamespace string
+	// AllowFileRepos lets Applications read file:// repositories.
+	AllowFileRepos bool
+	Namespace      string
+	Namespaces     []string
+	Workers        int
+	ResyncPeriod   time.Duration
+	PollInterval   time.Duration
 
 	LeaderElect             bool
 	LeaderElectionNamespace string
 	LeaderElectionID        string
+
+	// RenderTimeout, RenderMemory and RenderWorkers configure the render
+	// sandbox (render.SandboxOptions).
+	RenderTimeout time.Duration
+	RenderMemory  byteSize
+	RenderWorkers int
 }
 
 // agentHooks connect the loop to metrics. Any may be nil.
@@ -56,6 +69,7 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 	srcOpts := source.DefaultOptions(o.CacheDir)
 	srcOpts.Logger = log
 	srcOpts.Observer = hooks.Git
+	srcOpts.AllowFileURLs = o.AllowFileRepos
 	if o.PollInterval > 0 {
 		srcOpts.PollInterval = o.PollInterval
 	}
@@ -67,24 +81,35 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 	if hooks.WrapTransport != nil {
 		cfg.Wrap(hooks.WrapTransport)
 	}
-	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, Logger: log, Observer: hooks.Sync})
+	sandbox, err := render.NewSandbox(render.SandboxOptions{Timeout: o.RenderTimeout, MemoryBytes: int64(o.RenderMemory), Workers: o.RenderWorkers, Logger: log})
 	if err != nil {
+		return nil, err
+	}
+	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, SystemNamespace: o.SystemNamespace, Logger: log, Observer: hooks.Sync, Render: render.CacheOptions{Sandbox: sandbox}})
+	if err != nil {
+		sandbox.Close()
 		return nil, err
 	}
 	a := &agent{reconciler: r, source: src, done: make(chan error, 1)}
 	go func() {
-		if err := r.Start(ctx); err != nil {
-			a.done <- err
-			return
-		}
-		if !o.LeaderElect {
-			r.Work(ctx)
-			a.done <- nil
-			return
-		}
-		a.done <- lead(ctx, cfg, o, log, r.Work)
+		err := runLoop(ctx, cfg, o, log, r)
+		sandbox.Close() // the loop has stopped; its render workers go with it
+		a.done <- err
 	}()
 	return a, nil
+}
+
+// runLoop starts the reconciler and works its queue until ctx is done: at
+// once, or, with leader election, while this replica leads.
+func runLoop(ctx context.Context, cfg *rest.Config, o agentOptions, log *slog.Logger, r *gyresync.Reconciler) error {
+	if err := r.Start(ctx); err != nil {
+		return err
+	}
+	if !o.LeaderElect {
+		r.Work(ctx)
+		return nil
+	}
+	return lead(ctx, cfg, o, log, r.Work)
 }
 
 // lead takes part in the election on a Lease and works while it leads. It
@@ -161,13 +186,49 @@ func (a *agent) waitReady(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
+// addFlags registers the loop's flags; the render flags default to
+// render.DefaultSandboxOptions.
 func (o *agentOptions) addFlags(f interface {
 	StringVar(*string, string, string, string)
 	IntVar(*int, string, int, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
+	Var(pflag.Value, string, string)
 }) {
 	f.StringVar(&o.Namespace, "app-namespace", o.Namespace, "watch Applications in this namespace only (default: all)")
 	f.IntVar(&o.Workers, "workers", o.Workers, "Applications reconciled at once")
 	f.DurationVar(&o.ResyncPeriod, "resync", o.ResyncPeriod, "how often every Application is compared even without a change")
 	f.DurationVar(&o.PollInterval, "git-poll", o.PollInterval, "how often each git repository is checked for new commits")
+	d := render.DefaultSandboxOptions()
+	o.RenderMemory = byteSize(d.MemoryBytes)
+	f.DurationVar(&o.RenderTimeout, "render-timeout", d.Timeout, "how long one render (Helm, kustomize, directory) may take before its worker process is killed")
+	f.Var(&o.RenderMemory, "render-memory", "memory budget of each render worker process, as a Kubernetes quantity (512Mi, 1Gi) or a byte count")
+	f.IntVar(&o.RenderWorkers, "render-workers", d.Workers, "render worker processes: how many renders of different Applications run at once")
 }
+
+// byteSize is a flag holding a byte count, written as a Kubernetes
+// quantity ("1Gi", "512Mi", "1073741824").
+type byteSize int64
+
+var _ pflag.Value = (*byteSize)(nil)
+
+// String prints the size as a binary quantity ("1Gi").
+func (b *byteSize) String() string {
+	return resource.NewQuantity(int64(*b), resource.BinarySI).String()
+}
+
+// Set parses a quantity; it must be a positive whole number of bytes.
+func (b *byteSize) Set(s string) error {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a quantity of bytes such as 512Mi or 1Gi", s)
+	}
+	n, ok := q.AsInt64()
+	if !ok || n <= 0 {
+		return fmt.Errorf("%q is not a positive whole number of bytes", s)
+	}
+	*b = byteSize(n)
+	return nil
+}
+
+// Type names the flag's value in help.
+func (b *byteSize) Type() string { return "quantity" }

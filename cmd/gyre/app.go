@@ -206,6 +206,7 @@ func printApplication(w io.Writer, a *app.Application, now time.Time) error {
 	}
 	fields := [][2]string{
 		{"Name", a.Namespace + "/" + a.Name},
+		{"Project", a.ProjectName()},
 		{"Source", fmt.Sprintf("%s path %q at %s", src.RepoURL, src.Path, rev)},
 		{"Destination", "namespace " + orDash(a.Spec.Destination.Namespace)},
 		{"Sync policy", policy},
@@ -244,7 +245,22 @@ func printApplication(w io.Writer, a *app.Application, now time.Time) error {
 		}
 		t.row(r.Kind, r.Namespace, r.Name, sync, health)
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	// Refusals (project rules, another app's objects) in full, below.
+	header := false
+	for _, r := range st.Resources {
+		if r.Message == "" {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(w, "\nRefused:")
+			header = true
+		}
+		fmt.Fprintf(w, "  %s\n", r.Message)
+	}
+	return nil
 }
 
 // operationName says what an operation asks for, in a few words.

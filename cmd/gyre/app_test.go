@@ -68,6 +68,9 @@ func TestAppGet(t *testing.T) {
 	f := newFakeAPI(t)
 	a := testApp("gyre", "guestbook")
 	a.Status.Conditions = []app.Condition{{Type: app.ConditionSharedResourceWarning, Message: "ConfigMap/x is tracked by gyre/other"}}
+	a.Spec.Project = "team-a"
+	a.Status.Resources = append(a.Status.Resources, app.ResourceStatus{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin2", Status: app.OutOfSync,
+		Message: `rbac.authorization.k8s.io/ClusterRole//admin2: cluster-scoped kind ClusterRole.rbac.authorization.k8s.io is not in project "team-a"'s clusterResourceWhitelist (clusterResourceWhitelist)`})
 	f.add(a)
 
 	r := runCLI(t, nil, f.against("app", "get", "guestbook")...)
@@ -76,13 +79,16 @@ func TestAppGet(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Name:             gyre/guestbook",
+		"Project:          team-a",
+		"Refused:\n  rbac.authorization.k8s.io/ClusterRole//admin2: cluster-scoped kind ClusterRole.rbac.authorization.k8s.io is not in project",
 		`https://git.example/guestbook.git path "guestbook" at main`,
 		"automated (prune, self-heal)",
 		"Synced to 0123456",
 		"Succeeded 5m ago: synced 0123456: 3 created",
 		"SharedResourceWarning: ConfigMap/x",
-		"KIND", "Deployment  demo-guestbook  guestbook  Synced  Healthy",
-		"ConfigMap   demo-guestbook  guestbook  Synced  -",
+		"KIND", "Deployment   demo-guestbook  guestbook  Synced     Healthy",
+		"ConfigMap    demo-guestbook  guestbook  Synced     -",
+		"ClusterRole  -               admin2     OutOfSync  -",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)

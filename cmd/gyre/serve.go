@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,10 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gyre-cd/gyre/web"
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -25,13 +23,14 @@ type serveOptions struct {
 	httpOptions
 	// SecretNamespace holds the token and webhook Secrets.
 	SecretNamespace string
-	// TokenSecret names a Secret whose keys are "<role>.<name>" and values
-	// API tokens.
+	// TokenSecret names a Secret whose keys are "<role>.<name>" with API
+	// tokens as values, and "projects.<name>" limiting that name's tokens
+	// to projects. It is watched: changes apply at once.
 	TokenSecret string
 	// AdminTokenFile holds one admin token, for running outside a cluster.
 	AdminTokenFile string
 	// WebhookSecret names a Secret whose keys are provider names and values
-	// webhook secrets.
+	// webhook secrets. It is watched: changes apply at once.
 	WebhookSecret string
 }
 
@@ -44,6 +43,7 @@ func newServeCommand() *cobra.Command {
 
 		LeaderElectionNamespace: os.Getenv("POD_NAMESPACE"),
 		LeaderElectionID:        "gyre-leader",
+		SystemNamespace:         cmp.Or(os.Getenv("POD_NAMESPACE"), "gyre"),
 	}, httpOptions: httpOptions{Addr: ":8080"}, SecretNamespace: os.Getenv("POD_NAMESPACE")}
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -62,6 +62,8 @@ compared with git.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to manage (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)")
 	f.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "directory for the git cache")
+	f.StringVar(&o.SystemNamespace, "system-namespace", o.SystemNamespace, "gyre's own namespace: Projects are read from it, and Applications may put only Applications and Projects there (default: $POD_NAMESPACE, else gyre)")
+	f.BoolVar(&o.AllowFileRepos, "allow-file-repos", o.AllowFileRepos, "let Applications read file:// repositories on this machine's disk (never gyre's own git cache)")
 	f.StringSliceVar(&o.Namespaces, "namespaces", o.Namespaces, "manage objects only in these namespaces (for namespace-scoped RBAC); default: all")
 	f.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "elect one replica to reconcile (the others serve the API and take over on loss)")
 	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "namespace of the leader Lease (default: $POD_NAMESPACE)")
@@ -70,9 +72,9 @@ compared with git.`,
 	f.StringVar(&o.TLSCert, "tls-cert", o.TLSCert, "serve HTTPS with this certificate (PEM)")
 	f.StringVar(&o.TLSKey, "tls-key", o.TLSKey, "private key of --tls-cert (PEM)")
 	f.StringVar(&o.SecretNamespace, "secret-namespace", o.SecretNamespace, "namespace of --token-secret and --webhook-secret (default: $POD_NAMESPACE)")
-	f.StringVar(&o.TokenSecret, "token-secret", o.TokenSecret, "Secret of API tokens: keys <role>.<name> (roles admin, readonly), values tokens")
+	f.StringVar(&o.TokenSecret, "token-secret", o.TokenSecret, "Secret of API tokens: keys <role>.<name> (roles admin, readonly), values tokens; keys projects.<name> limit name's tokens to projects (comma-separated); changes apply at once")
 	f.StringVar(&o.AdminTokenFile, "admin-token-file", o.AdminTokenFile, "file holding an admin API token (created if missing)")
-	f.StringVar(&o.WebhookSecret, "webhook-secret", o.WebhookSecret, "Secret of webhook secrets: keys github, gitlab, gitea, bitbucket, bitbucketserver, generic")
+	f.StringVar(&o.WebhookSecret, "webhook-secret", o.WebhookSecret, "Secret of webhook secrets: keys github, gitlab, gitea, bitbucket, bitbucketserver, generic; changes apply at once")
 	o.addFlags(f)
 	return cmd
 }
@@ -86,7 +88,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	tokens, webhooks, err := serveSecrets(ctx, cfg, o)
+	tokens, webhooks, err := serveSecrets(ctx, cfg, o, log)
 	if err != nil {
 		return err
 	}
@@ -116,51 +118,6 @@ func runServe(ctx context.Context, o serveOptions) error {
 		}
 		return <-a.done
 	}
-}
-
-// serveSecrets reads the API tokens and webhook secrets `gyre serve` was
-// pointed at.
-func serveSecrets(ctx context.Context, cfg *rest.Config, o serveOptions) (web.StaticTokens, web.StaticWebhookSecrets, error) {
-	tokens := web.StaticTokens{}
-	webhooks := web.StaticWebhookSecrets{}
-	if o.TokenSecret != "" || o.WebhookSecret != "" {
-		if o.SecretNamespace == "" {
-			return nil, nil, fmt.Errorf("--token-secret and --webhook-secret need --secret-namespace (or $POD_NAMESPACE)")
-		}
-		client, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		if o.TokenSecret != "" {
-			sec, err := client.CoreV1().Secrets(o.SecretNamespace).Get(ctx, o.TokenSecret, metav1.GetOptions{})
-			if err != nil {
-				return nil, nil, fmt.Errorf("token secret %s/%s: %w", o.SecretNamespace, o.TokenSecret, err)
-			}
-			if tokens, err = web.TokensFromSecret(sec); err != nil {
-				return nil, nil, err
-			}
-		}
-		if o.WebhookSecret != "" {
-			sec, err := client.CoreV1().Secrets(o.SecretNamespace).Get(ctx, o.WebhookSecret, metav1.GetOptions{})
-			if err != nil {
-				return nil, nil, fmt.Errorf("webhook secret %s/%s: %w", o.SecretNamespace, o.WebhookSecret, err)
-			}
-			if webhooks, err = web.WebhookSecretsFromSecret(sec); err != nil {
-				return nil, nil, err
-			}
-		}
-	}
-	if o.AdminTokenFile != "" {
-		token, err := readOrCreateSecret(o.AdminTokenFile)
-		if err != nil {
-			return nil, nil, err
-		}
-		tokens[token] = web.Identity{Name: "admin", Role: web.RoleAdmin}
-	}
-	if len(tokens) == 0 {
-		return nil, nil, fmt.Errorf("no API tokens: pass --token-secret or --admin-token-file")
-	}
-	return tokens, webhooks, nil
 }
 
 // clusterConfig finds the cluster to manage: an explicit kubeconfig, the

@@ -66,7 +66,7 @@ func TestServeLeaderElection(t *testing.T) {
 		p.cmd = exec.Command(gyreBin.path, "serve", "--kubeconfig", c.KubeconfigPath(),
 			"--leader-elect", "--leader-election-namespace", "gyre-system",
 			"--admin-token-file", filepath.Join(dir, "token"), "--addr", "127.0.0.1:0",
-			"--cache-dir", filepath.Join(dir, "cache"), "--git-poll", "1h")
+			"--cache-dir", filepath.Join(dir, "cache"), "--git-poll", "1h", "--allow-file-repos")
 		p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 		if err := p.cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -156,5 +156,148 @@ func TestServeLeaderElection(t *testing.T) {
 	}
 	if strings.Join(revisions, ",") != v1[:7]+","+v2[:7] {
 		t.Fatalf("history %v, want one entry each for %s and %s", revisions, v1[:7], v2[:7])
+	}
+}
+
+// TestServeKilledMidSync kills `gyre serve` with SIGKILL in the middle of a
+// multi-wave sync with a PreSync hook, starts it again, and checks that the
+// app converges to git with exactly one recorded result for the commit, and
+// that the hook, which had finished before the kill, did not run again.
+func TestServeKilledMidSync(t *testing.T) {
+	needBinary(t)
+	c, err := clustertest.Start(localcluster.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	ctx := context.Background()
+	const ns = "gyre-system"
+	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	repoDir := t.TempDir()
+	repo, err := git.PlainInitWithOptions(repoDir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: "refs/heads/main"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"hook.yaml": `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  annotations:
+    argocd.argoproj.io/hook: PreSync
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]
+`}
+	const waves = 12
+	for w := range waves {
+		files[fmt.Sprintf("w%02d.yaml", w)] = fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: w%02d
+  annotations: {argocd.argoproj.io/sync-wave: "%d"}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: w%02d}}
+  template:
+    metadata: {labels: {app: w%02d}}
+    spec: {containers: [{name: main, image: nginx}]}
+`, w, w, w, w)
+	}
+	wt, _ := repo.Worktree()
+	for name, doc := range files {
+		if err := os.WriteFile(filepath.Join(repoDir, name), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		wt.Add(name)
+	}
+	hash, err := wt.Commit("waves", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.com", When: time.Now()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha := hash.String()
+
+	cacheDir := t.TempDir()
+	serve := func() *upProcess {
+		p := &upProcess{t: t, stdout: newOutput(), stderr: newOutput()}
+		p.cmd = exec.Command(gyreBin.path, "serve", "--kubeconfig", c.KubeconfigPath(), "--system-namespace", ns,
+			"--admin-token-file", filepath.Join(cacheDir, "token"), "--addr", "127.0.0.1:0",
+			"--cache-dir", filepath.Join(cacheDir, "git"), "--git-poll", "1h", "--allow-file-repos")
+		p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+		return p
+	}
+	first := serve()
+	apps := c.Dynamic.Resource(app.GroupVersionResource()).Namespace(ns)
+	clustertest.Eventually(t, time.Minute, func() (bool, string) {
+		_, err := apps.List(ctx, metav1.ListOptions{})
+		return err == nil, "CRD not installed"
+	})
+	a := &app.Application{
+		TypeMeta:   metav1.TypeMeta{APIVersion: app.SchemeGroupVersion().String(), Kind: app.ApplicationKind},
+		ObjectMeta: metav1.ObjectMeta{Name: "waves", Namespace: ns},
+		Spec: app.Spec{
+			Source:      app.Source{RepoURL: repoDir, TargetRevision: "main"},
+			Destination: app.Destination{Namespace: ns},
+			SyncPolicy:  &app.SyncPolicy{Automated: &app.AutomatedSync{Prune: true, SelfHeal: true}},
+		},
+	}
+	u, _ := a.ToUnstructured()
+	if _, err := apps.Create(ctx, u, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	get := func() *app.Application {
+		u, err := apps.Get(ctx, "waves", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := app.FromUnstructured(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	// Kill once the hook has finished and the Sync phase is under way.
+	clustertest.Eventually(t, time.Minute, func() (bool, string) {
+		st := get().Status.OperationState
+		return st != nil && st.Phase == app.OperationRunning && strings.HasPrefix(st.Message, "Sync wave"), "sync not under way"
+	})
+	first.cmd.Process.Signal(syscall.SIGKILL)
+	first.cmd.Wait()
+	killed := get()
+	if st := killed.Status.OperationState; st.Phase != app.OperationRunning {
+		t.Fatalf("the sync finished before the kill (%s); the test needs more waves", st.Message)
+	}
+	job, err := c.Client.BatchV1().Jobs(ns).Get(ctx, "migrate", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the hook had not run before the kill: %v", err)
+	}
+	t.Logf("killed at %q", killed.Status.OperationState.Message)
+
+	serve()
+	var final *app.Application
+	clustertest.Eventually(t, 2*time.Minute, func() (bool, string) {
+		final = get()
+		st := final.Status.OperationState
+		return st != nil && st.Phase == app.OperationSucceeded && final.Status.Sync.Status == app.Synced && final.Status.Health.Status == app.Healthy,
+			fmt.Sprintf("not converged: %s %s %+v", final.Status.Sync.Status, final.Status.Health.Status, st)
+	})
+	if n := len(final.Status.History); n != 1 || final.Status.History[0].Revision != sha {
+		t.Errorf("history %+v, want exactly one entry, for %s", final.Status.History, sha[:7])
+	}
+	for w := range waves {
+		if _, err := c.Client.AppsV1().Deployments(ns).Get(ctx, fmt.Sprintf("w%02d", w), metav1.GetOptions{}); err != nil {
+			t.Errorf("wave %d not applied after the restart: %v", w, err)
+		}
+	}
+	after, err := c.Client.BatchV1().Jobs(ns).Get(ctx, "migrate", metav1.GetOptions{})
+	if err != nil || after.UID != job.UID {
+		t.Errorf("the PreSync hook ran again after the restart (uid %s → %v, %v)", job.UID, after.GetUID(), err)
 	}
 }

@@ -88,6 +88,8 @@ func runUp(ctx context.Context, o upOptions, out io.Writer) error {
 	}()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	o.CacheDir = filepath.Join(c.DataDir(), "git-cache")
+	o.SystemNamespace = upNamespace
+	o.AllowFileRepos = true // the bundled examples and local repositories
 	tel, err := newTelemetry()
 	if err != nil {
 		return err
@@ -105,13 +107,15 @@ func runUp(ctx context.Context, o upOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hookSecret, err := readOrCreateSecret(filepath.Join(c.DataDir(), "webhook-secret"))
-	if err != nil {
-		return err
-	}
+	// One secret per provider, so that a secret one git host knows cannot
+	// sign for another.
 	webhooks := web.StaticWebhookSecrets{}
-	for _, p := range []web.Provider{web.ProviderGitHub, web.ProviderGitLab, web.ProviderGitea, web.ProviderBitbucket, web.ProviderBitbucketServer, web.ProviderGeneric} {
-		webhooks[string(p)] = []byte(hookSecret)
+	for _, p := range web.Providers() {
+		secret, err := readOrCreateSecret(webhookSecretPath(c.DataDir(), p))
+		if err != nil {
+			return err
+		}
+		webhooks[string(p)] = []byte(secret)
 	}
 	tokens := web.StaticTokens{token: {Name: "admin", Role: web.RoleAdmin}}
 	addr, webDone, err := serveHTTP(agentCtx, c.RESTConfig(), a, tel, o.httpOptions, tokens, webhooks, log)
@@ -141,12 +145,13 @@ func runUp(ctx context.Context, o upOptions, out io.Writer) error {
 	}
 	fmt.Fprintf(out, `The admin token is in %s; the CLI is set up to use it (%s):
                             gyre app list
-Webhooks:                   POST %s/api/webhook, secret in %s
+Webhooks:                   POST %s/api/webhook, each provider with its own secret,
+                            in %s (%s)
 To use kubectl:             export KUBECONFIG=%s
                             kubectl get applications -n %s
 To manage a real cluster:   gyre serve --kubeconfig ~/.kube/config
 Press Ctrl-C to stop.
-`, filepath.Join(c.DataDir(), "admin-token"), cliPath, server, filepath.Join(c.DataDir(), "webhook-secret"), c.KubeconfigPath(), upNamespace)
+`, filepath.Join(c.DataDir(), "admin-token"), cliPath, server, webhookSecretPath(c.DataDir(), "<provider>"), providerList(), c.KubeconfigPath(), upNamespace)
 	select {
 	case <-ctx.Done():
 		stopAgent()
@@ -158,6 +163,21 @@ Press Ctrl-C to stop.
 	case err := <-webDone:
 		return fmt.Errorf("web server stopped: %v", err)
 	}
+}
+
+// webhookSecretPath is the file `gyre up` keeps the webhook secret of
+// provider p in.
+func webhookSecretPath(dataDir string, p web.Provider) string {
+	return filepath.Join(dataDir, "webhook-secret-"+string(p))
+}
+
+// providerList names the webhook providers, comma-separated.
+func providerList() string {
+	var names []string
+	for _, p := range web.Providers() {
+		names = append(names, string(p))
+	}
+	return strings.Join(names, ", ")
 }
 
 // deployExamples creates, on first start, a git repository of the bundled

@@ -5,12 +5,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -581,12 +583,14 @@ func TestUpCorruptDataDir(t *testing.T) {
 
 // TestUpDeploysExamples: on a fresh data dir, gyre up deploys the bundled
 // examples from a git repository it creates, and every example Application
-// becomes Synced and Healthy with nothing else installed.
+// becomes Synced and Healthy with nothing else installed. It also checks
+// the webhook secrets gyre up made (checkWebhookSecrets).
 func TestUpDeploysExamples(t *testing.T) {
 	needBinary(t)
 	dir := filepath.Join(t.TempDir(), "data")
 	p := startUp(t, dir, freeAddr(t))
 	p.waitReady()
+	checkWebhookSecrets(t, p)
 	apps := p.dynamicClient().Resource(app.GroupVersionResource())
 
 	var want []string
@@ -633,4 +637,78 @@ func TestUpDeploysExamples(t *testing.T) {
 		}
 	}
 	p.stop()
+}
+
+// checkWebhookSecrets checks that gyre up wrote one webhook secret per
+// provider, names where in its banner, and that one provider's secret is
+// refused by another provider's webhook.
+func checkWebhookSecrets(t *testing.T, p *upProcess) {
+	t.Helper()
+	secrets := map[string]string{}
+	seen := map[string]string{}
+	for _, provider := range []string{"github", "gitlab", "gitea", "bitbucket", "bitbucketserver", "generic"} {
+		b, err := os.ReadFile(filepath.Join(p.dataDir, "webhook-secret-"+provider))
+		if err != nil {
+			t.Fatalf("webhook secret of %s: %v", provider, err)
+		}
+		s := strings.TrimSpace(string(b))
+		if len(s) < 32 {
+			t.Fatalf("webhook secret of %s is %d characters", provider, len(s))
+		}
+		if other, dup := seen[s]; dup {
+			t.Fatalf("%s and %s have the same webhook secret", other, provider)
+		}
+		secrets[provider], seen[s] = s, provider
+	}
+	if _, err := os.Stat(filepath.Join(p.dataDir, "webhook-secret")); err == nil {
+		t.Error("gyre up still writes one webhook-secret for every provider")
+	}
+	if l, _ := findLine(p.stdout.String(), "                            in "); !strings.Contains(l, filepath.Join(p.dataDir, "webhook-secret-<provider>")) {
+		t.Errorf("the banner does not say where the webhook secrets are:\n%s", p.stdout.String())
+	}
+	ui, _ := findLine(p.stdout.String(), "  web UI")
+	server, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(ui, "  web UI")), "/#token=")
+	if !strings.HasPrefix(server, "http://127.0.0.1:") {
+		t.Fatalf("no server address in the banner line %q", ui)
+	}
+	post := func(headers map[string]string, body string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, server+"/api/webhook", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	sign := func(secret, body string) string {
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte(body))
+		return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	}
+	const ping = `{"zen": "hello"}`
+	generic := `{"repository": "https://git.example.invalid/none.git"}`
+	for _, tc := range []struct {
+		what    string
+		headers map[string]string
+		body    string
+		want    int
+	}{
+		{"GitHub ping signed with GitHub's secret", map[string]string{"X-GitHub-Event": "ping", "X-Hub-Signature-256": sign(secrets["github"], ping)}, ping, http.StatusOK},
+		{"GitHub ping signed with the generic secret", map[string]string{"X-GitHub-Event": "ping", "X-Hub-Signature-256": sign(secrets["generic"], ping)}, ping, http.StatusUnauthorized},
+		{"GitLab event with GitHub's secret", map[string]string{"X-Gitlab-Event": "System Hook", "X-Gitlab-Token": secrets["github"]}, ping, http.StatusUnauthorized},
+		{"GitLab event with GitLab's secret", map[string]string{"X-Gitlab-Event": "System Hook", "X-Gitlab-Token": secrets["gitlab"]}, ping, http.StatusOK},
+		{"generic push signed with GitHub's secret", map[string]string{"X-Gyre-Signature": sign(secrets["github"], generic)}, generic, http.StatusUnauthorized},
+		{"generic push signed with the generic secret", map[string]string{"X-Gyre-Signature": sign(secrets["generic"], generic)}, generic, http.StatusAccepted},
+	} {
+		if got := post(tc.headers, tc.body); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.what, got, tc.want)
+		}
+	}
 }

@@ -89,28 +89,56 @@ export function keyParams(key, version) {
 }
 
 // Stream is the one server-sent-events connection of the page. EventSource
-// cannot send headers, so the token goes in the query string of this one
-// URL. Listeners get every AppSummary, and {namespace, name, deleted:
-// true} for an application that is gone; status listeners get "connecting",
-// "open" or "closed". After the connection was lost and comes back,
-// reconnect listeners run, so views can fetch what they missed.
+// cannot send headers, and a token in a URL ends up in logs, so each
+// connection first gets a ticket (POST /api/v1/stream/ticket, with the
+// token as a bearer header) good for one connection within a minute, and
+// opens the stream with ?ticket=. EventSource would retry a dropped
+// connection with the spent ticket, so on any error the source is closed
+// and a new ticket fetched. Listeners get every AppSummary, and
+// {namespace, name, deleted: true} for an application that is gone;
+// status listeners get "connecting", "open" or "closed". After the
+// connection was lost and comes back, reconnect listeners run, so views
+// can fetch what they missed.
 export class Stream {
   constructor() {
     this.listeners = new Set();
     this.statusListeners = new Set();
     this.reconnectListeners = new Set();
+    this.active = false;
     this.source = null;
     this.retry = null;
+    this.attempt = 0;
     this.wasOpen = false;
     this.state = 'off';
   }
 
   start() {
     this.stop();
+    this.active = true;
     this.setState('connecting');
-    const es = new EventSource('/api/v1/stream' + query({ token: token() }));
+    this.connect();
+  }
+
+  // connect gets a ticket and opens the EventSource with it. A connect
+  // that a stop or a newer connect overtook does nothing more.
+  async connect() {
+    const attempt = ++this.attempt;
+    const current = () => this.active && attempt === this.attempt;
+    let ticket;
+    try {
+      ticket = (await request('POST', '/api/v1/stream/ticket')).ticket;
+    } catch {
+      // A 401 has signed the page out (request calls unauthorized), which
+      // stops the stream; anything else is tried again in a while.
+      if (current()) this.reconnect('closed', 5000);
+      return;
+    }
+    if (!current()) return;
+    const es = new EventSource('/api/v1/stream' + query({ ticket }));
     this.source = es;
+    let opened = false;
     es.addEventListener('open', () => {
+      opened = true;
       if (this.wasOpen) this.reconnectListeners.forEach((fn) => fn());
       this.wasOpen = true;
       this.setState('open');
@@ -134,19 +162,24 @@ export class Stream {
       this.listeners.forEach((fn) => fn({ ...key, deleted: true }));
     });
     es.addEventListener('error', () => {
-      if (es.readyState === EventSource.CLOSED) {
-        // The server refused the stream (or went away for good): try again
-        // in a while; EventSource only retries dropped connections itself.
-        this.setState('closed');
-        es.close();
-        this.retry = setTimeout(() => this.start(), 5000);
-      } else {
-        this.setState('connecting');
-      }
+      es.close();
+      if (this.source !== es) return;
+      this.source = null;
+      // A dropped connection is taken up again soon; one the server
+      // refused, in a while.
+      if (current()) this.reconnect(opened ? 'connecting' : 'closed', opened ? 1000 : 5000);
     });
   }
 
+  reconnect(state, delay) {
+    this.setState(state);
+    clearTimeout(this.retry);
+    this.retry = setTimeout(() => this.connect(), delay);
+  }
+
   stop() {
+    this.active = false;
+    this.attempt++;
     clearTimeout(this.retry);
     if (this.source) this.source.close();
     this.source = null;

@@ -155,6 +155,7 @@ export class AppView {
       ? h('a', { href: src.repoURL, rel: 'noreferrer', title: src.repoURL, text: repoName(src.repoURL) })
       : h('span', { title: src.repoURL, text: repoName(src.repoURL) });
     const facts = [
+      ['Project', (a.spec && a.spec.project) || 'default', 'fact-project'],
       ['Revision', revision(st.sync && st.sync.revision), 'fact-revision'],
       ['Target', [repo, src.path ? ` ${src.path}` : '', ` @ ${src.targetRevision || 'HEAD'}`,
         st.sourceType ? h('span', { class: 'muted', text: ` (${st.sourceType})` }) : null], 'fact-target'],

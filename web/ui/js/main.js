@@ -46,7 +46,7 @@ function render() {
     document.title = 'Sign in · gyre';
     return;
   }
-  if (!stream.source) stream.start();
+  if (!stream.active) stream.start();
   const r = route();
   view = r.name === 'app'
     ? new AppView(stream, r.namespace, r.app)

@@ -1,0 +1,53 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gyre-cd/gyre/app"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// A token limited to projects (Identity.Projects) sees only the
+// Applications of those projects, and the API must not tell it whether any
+// other exists. Three places apply that rule, each once:
+//
+//   - appRoute, for every route whose path names one Application: an
+//     Application the caller may not see answers exactly as one that does
+//     not exist (404, same message), before the handler runs;
+//   - listQuery.matches, for the application list: the filter, the total
+//     and the pages count only what the caller sees;
+//   - the event stream, whose clients are only told about Applications of
+//     their projects (see hub.publish and Server.changeEvent).
+
+// appHandler serves a route about one Application: a, which appRoute found
+// and checked the caller may see.
+type appHandler func(w http.ResponseWriter, r *http.Request, a *app.Application)
+
+// appRoute wraps h for a route whose path names an Application by
+// {namespace} and {name}: it authorizes the bearer token for need, finds
+// the Application and checks that the token's projects include it. An
+// unknown Application and one of another project both answer 404 with the
+// same message. Handlers reach the Application only through this wrapper.
+func (s *Server) appRoute(need Role, h appHandler) http.HandlerFunc {
+	return s.authorize(need, func(w http.ResponseWriter, r *http.Request) {
+		key := appKey(r)
+		a, ok := s.opts.Backend.Application(key)
+		if !ok || !identityFrom(r.Context()).seesApp(a) {
+			writeError(w, appNotFound(key))
+			return
+		}
+		h(w, r, a)
+	})
+}
+
+// appKey returns the key the path names.
+func appKey(r *http.Request) types.NamespacedName {
+	return types.NamespacedName{Namespace: r.PathValue("namespace"), Name: r.PathValue("name")}
+}
+
+// appNotFound is the answer for an Application that does not exist, or
+// that the caller may not see.
+func appNotFound(key types.NamespacedName) error {
+	return fmt.Errorf("application %s: %w", key, ErrNotFound)
+}
