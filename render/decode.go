@@ -48,7 +48,11 @@ var yamlMessageRE = regexp.MustCompile(`^(error converting YAML to JSON: )?(yaml
 // decodeYAML parses a YAML stream into objects. It returns an *Error with
 // File and Line set (the caller fills in Type and Path) when a document is
 // not valid YAML or not a Kubernetes object. Empty documents are skipped.
-func decodeYAML(file string, data []byte) ([]Object, error) {
+// Each document's objects count against b as they are decoded, so a file of
+// a hundred thousand objects stops at the limit. The YAML and JSON decoders
+// refuse nesting deeper than 10,000 and documents whose aliases expand
+// excessively ("billion laughs"), so no document can exhaust the stack.
+func decodeYAML(file string, data []byte, b *budget) ([]Object, error) {
 	var objs []Object
 	index := 0
 	for _, d := range splitDocuments(data) {
@@ -73,13 +77,20 @@ func decodeYAML(file string, data []byte) ([]Object, error) {
 		if err != nil {
 			return nil, &Error{File: file, Line: firstContentLine(d), Err: err}
 		}
+		if err := b.addOutput(file, int64(len(j))); err != nil {
+			return nil, err
+		}
+		if err := b.addObjects(file, len(got)); err != nil {
+			return nil, err
+		}
 		objs = append(objs, got...)
 	}
 	return objs, nil
 }
 
-// decodeJSON parses a JSON file holding one object or List.
-func decodeJSON(file string, data []byte) ([]Object, error) {
+// decodeJSON parses a JSON file holding one object or List, counting its
+// objects against b.
+func decodeJSON(file string, data []byte, b *budget) ([]Object, error) {
 	var probe any
 	if err := json.Unmarshal(data, &probe); err != nil {
 		line := 1
@@ -99,6 +110,12 @@ func decodeJSON(file string, data []byte) ([]Object, error) {
 	objs, err := toObjects(v, Origin{File: file, Doc: 1, Line: 1})
 	if err != nil {
 		return nil, &Error{File: file, Line: 1, Err: err}
+	}
+	if err := b.addOutput(file, int64(len(data))); err != nil {
+		return nil, err
+	}
+	if err := b.addObjects(file, len(objs)); err != nil {
+		return nil, err
 	}
 	return objs, nil
 }

@@ -15,15 +15,15 @@
 // exclude globs), splits multi-document files, skips empty documents and
 // expands List kinds; a file that does not hold Kubernetes objects is an
 // error naming the file and line, never a silent skip. Kustomize runs the
-// kustomize library in-process on an in-memory copy of the kustomizations'
-// directories, with plugins off and remote bases refused before the build
-// starts; the Application's overrides (images, namePrefix, nameSuffix,
-// namespace, commonLabels) are written into that copy of the target
-// kustomization, as `kustomize edit` would. Helm renders a chart with the
-// Helm library as `helm template` would: vendored (charts/) and local
-// (file://) dependencies, values in Helm's precedence, .Capabilities from
-// Options, CRDs first, hooks kept with their annotations for the sync stage,
-// test hooks dropped. Objects keep the namespace their source gives them,
+// kustomize library in-process on an in-memory copy of exactly the files
+// the kustomizations refer to, every reference checked before the build
+// starts (see below); the Application's overrides (images, namePrefix,
+// nameSuffix, namespace, commonLabels) are written into that copy of the
+// target kustomization, as `kustomize edit` would. Helm renders a chart
+// with the Helm library as `helm template` would: vendored (charts/) and
+// local (file://) dependencies, values in Helm's precedence checked against
+// the charts' values.schema.json, .Capabilities from Options, CRDs first,
+// hooks kept with their annotations for the sync stage, test hooks dropped. Objects keep the namespace their source gives them,
 // none if none: the sync stage places namespaced kinds in the destination.
 //
 // Objects carry nothing render added: kustomize's origin annotations, which
@@ -32,9 +32,56 @@
 //
 // Every failure is an *Error naming the source path and, where one is at
 // fault, the file (for Helm, the template name) and line; causes a caller may
-// branch on (ErrNotFound, ErrUnknownType, ErrRemoteDisabled, ErrNotObject)
-// are wrapped and found with errors.Is. Panics in a template engine or
-// below are recovered into errors.
+// branch on (ErrNotFound, ErrUnknownType, ErrRemoteDisabled, ErrNotObject,
+// ErrBudgetExceeded) are wrapped and found with errors.Is. Panics in a
+// template engine or below are recovered into errors.
+//
+// A repository is hostile input, and render holds it to walls of its own.
+// Every renderer reads through one wrapper of the fs.FS, which refuses a
+// name whose symbolic links lead out of the tree (even where the fs.FS,
+// like os.DirFS, would follow them) and counts what is read against
+// Options.Limits: a file over MaxFileBytes is refused by its size before it
+// is read, and one render may read MaxReadBytes in all (a chart's archived
+// subcharts count decompressed) and make at most MaxObjects objects, of
+// MaxOutputBytes in all. Breaking one is an *Error wrapping
+// ErrBudgetExceeded that names the limit and the file. Limits are part of the options hash, so a
+// result rendered under larger limits is never served to a render held to
+// smaller ones. Walks do not follow links to directories (source.Snapshot,
+// like os.DirFS, reports them as links), so a link back up the tree, or
+// two, cost nothing; a link to a file is read as the file, in a manifest
+// directory as in a chart. The YAML and JSON decoders refuse nesting
+// deeper than 10,000 levels and documents whose aliases expand
+// excessively, so no document can overflow the stack.
+//
+// A kustomization may refer only by plain relative paths to what is in the
+// repository. URLs of any scheme, git addresses in every form kustomize
+// knows (and some it does not), queries such as ?ref=, "//" subpaths,
+// absolute paths and paths out of the repository are refused before the
+// build, with ErrRemoteDisabled or a "leaves the repository" error naming
+// the kustomization and the field, because kustomize would download them or
+// run git with arguments taken from the repository; so are helmCharts
+// (kustomize would run helm), KRM functions, exec and Go plugins, and
+// generator or transformer configs given as a directory. The builtin
+// generators and transformers a kustomization configures are configured
+// once during that scan, with a loader that only checks, so the files they
+// load are checked like any reference; only checked files reach the build,
+// and a reference back to a directory that refers to it is a cycle, through
+// ".." or a link. The kustomize library offers no way to give a build a git
+// cloner or an HTTP client of render's own, so the scan is the wall
+// in-process; a worker without git on its PATH or a network is the second.
+// Kustomize copies YAML aliases out without limit, so each file it will
+// parse is measured first, and an alias bomb refused. Helm validates values
+// schemas with the library Helm uses, but with a loader that loads nothing:
+// a schema that refers to another document (http, https, file, or a
+// relative $ref that Helm would read from the disk) is an error naming the
+// schema and the reference; the standard drafts' meta-schemas are built in.
+// Template functions that would reach out find nothing: lookup (no
+// cluster), getHostByName (no DNS), .Files (the chart's own files only).
+// What no wall in-process bounds is time, and what a template engine takes
+// while it runs: memory, and stack (a template that calls tpl on itself, or
+// includes itself through a thousand names, grows the stack until the Go
+// runtime kills the process); kustomize's time grows with the square of the
+// objects it builds.
 //
 // Render runs template engines, and Go's text/template can be neither
 // interrupted nor limited in memory: a chart that ranges over `until

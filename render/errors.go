@@ -15,10 +15,15 @@ var (
 	// ErrNotFound is the cause when the source path, or a file the options
 	// name, does not exist.
 	ErrNotFound = errors.New("not found")
-	// ErrRemoteDisabled is the cause when a kustomization refers to a remote
-	// base or file, or a chart to a dependency that is not vendored: render
-	// never fetches anything.
+	// ErrRemoteDisabled is the cause when a kustomization refers to
+	// anything but a plain path inside the repository (a remote base, a
+	// URL, a git address), a chart to a dependency that is not vendored, or
+	// a values schema to another document: render never fetches anything.
 	ErrRemoteDisabled = errors.New("remote bases are disabled")
+	// ErrBudgetExceeded is the cause when a render breaks one of its
+	// Limits; the message names the limit and, where there is one, Error.File
+	// the file.
+	ErrBudgetExceeded = errors.New("render budget exceeded")
 	// ErrNotObject is the cause when a manifest document is not a Kubernetes
 	// object (no apiVersion or kind, or a YAML list that is not a List kind).
 	ErrNotObject = errors.New("not a Kubernetes object")
@@ -26,8 +31,9 @@ var (
 
 // Error is a render failure with the place it comes from. Path is the source
 // path that was rendered, File the file at fault (relative to the repository
-// root; for a Helm template, the template name as Helm prints it), Line the
-// 1-based line within File when known. Err is the cause; Error unwraps to it.
+// root; for a Helm template or values schema, the name Helm gives it, such
+// as "api/templates/deploy.yaml"), Line the 1-based line within File when
+// known. Err is the cause; Error unwraps to it.
 type Error struct {
 	// Type is the source type being rendered.
 	Type Type

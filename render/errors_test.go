@@ -225,8 +225,14 @@ func TestErrors(t *testing.T) {
 				"k/kustomization.yaml": file("generators:\n  - gen.yaml\n"),
 				"k/gen.yaml":           file("apiVersion: example.com/v1\nkind: Run\nmetadata:\n  name: x\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: /bin/sh\n"),
 			},
+			path: "k", file: "k/gen.yaml",
+			contains: []string{"k/gen.yaml: generators Run/x (listed in k/kustomization.yaml) is a KRM function", "runs none"},
+		},
+		{
+			name: "broken inline transformer config",
+			fsys: fstest.MapFS{"k/kustomization.yaml": file("transformers:\n  - |\n    apiVersion: builtin\n    kind: LabelTransformer\n    labels: {a: b}\n")},
 			path: "k", file: "k/kustomization.yaml",
-			contains: []string{"k/kustomization.yaml"},
+			contains: []string{"transformers: invalid inline config: missing metadata.name"},
 		},
 		{
 			name: "bad include glob",

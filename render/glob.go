@@ -76,30 +76,44 @@ func (p pattern) match(rel string) bool {
 }
 
 // matchSegments matches path segments against pattern segments, "**"
-// standing for any number of segments.
+// standing for any number of segments. It fills a table of which pattern
+// suffixes match which path suffixes, so that many "**" cost
+// len(pat)*len(segs) steps rather than a search exponential in them.
 func matchSegments(pat, segs []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			for i := 0; i <= len(segs); i++ {
-				if matchSegments(pat[1:], segs[i:]) {
-					return true
-				}
+	// match[j] says whether pat[i:] matches segs[j:], for the i last done.
+	match := make([]bool, len(segs)+1)
+	match[len(segs)] = true // the empty pattern matches the empty path
+	for i := len(pat) - 1; i >= 0; i-- {
+		next := make([]bool, len(segs)+1)
+		for j := len(segs); j >= 0; j-- {
+			switch {
+			case pat[i] == "**":
+				next[j] = match[j] || (j < len(segs) && next[j+1])
+			case j < len(segs):
+				ok, _ := path.Match(pat[i], segs[j])
+				next[j] = ok && match[j+1]
 			}
-			return false
 		}
-		if len(segs) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(pat[0], segs[0]); !ok {
-			return false
-		}
-		pat, segs = pat[1:], segs[1:]
+		match = next
 	}
-	return len(segs) == 0
+	return match[0]
 }
 
-// expandBraces expands "{a,b}" alternatives, nested or repeated.
+// maxAlternatives bounds what one pattern's braces expand to:
+// "{a,b}{a,b}…" doubles with each pair.
+const maxAlternatives = 256
+
+// expandBraces expands "{a,b}" alternatives, nested or repeated, into at
+// most maxAlternatives patterns.
 func expandBraces(s string) ([]string, error) {
+	return expandBracesIn(s, maxAlternatives)
+}
+
+// expandBracesIn is expandBraces, failing beyond limit alternatives.
+func expandBracesIn(s string, limit int) ([]string, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("braces expand to more than %d patterns", maxAlternatives)
+	}
 	open := strings.IndexByte(s, '{')
 	if open < 0 {
 		if strings.IndexByte(s, '}') >= 0 {
@@ -130,7 +144,7 @@ func expandBraces(s string) ([]string, error) {
 	var out []string
 	prev := open + 1
 	for _, c := range append(commas, end) {
-		rest, err := expandBraces(s[:open] + s[prev:c] + s[end+1:])
+		rest, err := expandBracesIn(s[:open]+s[prev:c]+s[end+1:], limit-len(out))
 		if err != nil {
 			return nil, err
 		}

@@ -21,18 +21,20 @@ const helmHookAnnotation = "helm.sh/hook"
 
 // renderHelm renders the chart at dir as `helm template` would, offline:
 // the chart and its dependencies load from fsys, values merge in Helm's
-// order, dependencies are enabled by condition and tags, and the templates
-// render with .Release.IsInstall true and .Capabilities from caps (Helm's
-// defaults when nil). The template function lookup finds nothing (there is
-// no cluster); getHostByName returns "".
+// order, dependencies are enabled by condition and tags, values are checked
+// against the charts' values.schema.json without fetching anything, and the
+// templates render with .Release.IsInstall true and .Capabilities from caps
+// (Helm's defaults when nil). The template function lookup finds nothing
+// (there is no cluster); getHostByName returns "" (no DNS); .Files holds
+// only the chart's own files.
 //
 // The output holds the CRDs of crds/ first (unless SkipCRDs), then each
 // template's objects, templates sorted by name. Hook manifests stay, with
 // their helm.sh/hook annotations, for the sync stage to run; test hooks are
 // dropped; NOTES.txt, partials and templates that render empty produce
 // nothing. Objects keep the namespace the chart gives them, none if none.
-func renderHelm(fsys fs.FS, dir string, opts HelmOptions, caps *Capabilities) ([]Object, error) {
-	c, err := loadChart(fsys, dir, nil)
+func renderHelm(fsys fs.FS, dir string, opts HelmOptions, caps *Capabilities, b *budget) ([]Object, error) {
+	c, err := loadChart(fsys, dir, nil, b)
 	if err != nil {
 		return nil, err
 	}
@@ -62,35 +64,48 @@ func renderHelm(fsys fs.FS, dir string, opts HelmOptions, caps *Capabilities) ([
 	if release.Namespace == "" {
 		release.Namespace = "default"
 	}
-	top, err := chartutil.ToRenderValuesWithSchemaValidation(c, vals, release, hcaps, opts.SkipSchemaValidation)
+	// Helm's own schema validation would fetch what a schema refers to.
+	top, err := chartutil.ToRenderValuesWithSchemaValidation(c, vals, release, hcaps, true)
 	if err != nil {
 		return nil, err
+	}
+	if !opts.SkipSchemaValidation {
+		if err := validateValues(c, top["Values"].(chartutil.Values)); err != nil {
+			return nil, err
+		}
 	}
 	rendered, err := renderTemplates(c, top)
 	if err != nil {
 		return nil, err
 	}
 
+	names := make([]string, 0, len(rendered))
+	for n := range rendered {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var total int64
+	for _, name := range names {
+		if total += int64(len(rendered[name])); total > b.limits.MaxOutputBytes {
+			return nil, b.checkOutput(name, total)
+		}
+	}
+
 	var objs []Object
 	if !opts.SkipCRDs {
 		for _, crd := range c.CRDObjects() {
-			got, err := decodeYAML(crd.Filename, crd.File.Data)
+			got, err := decodeYAML(crd.Filename, crd.File.Data, b)
 			if err != nil {
 				return nil, err
 			}
 			objs = append(objs, got...)
 		}
 	}
-	names := make([]string, 0, len(rendered))
-	for n := range rendered {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	for _, name := range names {
 		if strings.HasSuffix(name, "NOTES.txt") || strings.HasPrefix(path.Base(name), "_") {
 			continue
 		}
-		got, err := decodeYAML(name, []byte(rendered[name]))
+		got, err := decodeYAML(name, []byte(rendered[name]), b)
 		if err != nil {
 			return nil, renderedError(err)
 		}

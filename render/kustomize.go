@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"slices"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
@@ -40,13 +42,21 @@ var kustomizeGlobals struct {
 const originAnnotation = "config.kubernetes.io/origin"
 
 // renderKustomize builds the kustomization at dir in-process. It first walks
-// the kustomization graph in fsys, refusing remote bases and files, and
-// copies the directories the build may read into an in-memory file system,
-// so the build touches neither disk nor network. The Application-level
+// the kustomization graph in fsys, checking every reference (remote bases
+// and files, paths out of the repository, helm charts and plugins that would
+// run programs are refused), and copies exactly the files the build may read
+// into an in-memory file system, so the build touches neither disk nor
+// network and reads nothing that was not checked. The Application-level
 // overrides are written into that copy of the target kustomization, as
 // `kustomize edit` would. Exec and KRM-function plugins and Helm inflation
 // are disabled; file loads are restricted to each kustomization's root.
-func renderKustomize(fsys fs.FS, dir string, opts KustomizeOptions) ([]Object, error) {
+//
+// The kustomize library offers no way to give the build a git cloner or an
+// HTTP client of render's own (krusty always clones with the git program
+// and downloads with a default client), so the scan is the only wall
+// in-process; a worker process without git on its PATH or a network is the
+// second.
+func renderKustomize(fsys fs.FS, dir string, opts KustomizeOptions, b *budget) ([]Object, error) {
 	kfile := kustomizationFile(fsys, dir)
 	if kfile == "" {
 		return nil, fmt.Errorf("no kustomization.yaml, kustomization.yml or Kustomization: %w", ErrNotFound)
@@ -56,7 +66,7 @@ func renderKustomize(fsys fs.FS, dir string, opts KustomizeOptions) ([]Object, e
 		return nil, err
 	}
 	mem := filesys.MakeFsInMemory()
-	if err := copyTrees(fsys, scan.roots, mem); err != nil {
+	if err := copyFiles(fsys, scan, mem, b.limits); err != nil {
 		return nil, err
 	}
 	kpath := path.Join(dir, kfile)
@@ -76,17 +86,22 @@ func renderKustomize(fsys fs.FS, dir string, opts KustomizeOptions) ([]Object, e
 	kopts.Reorder = krusty.ReorderOptionUnspecified // as `kustomize build`: legacy order unless sortOptions
 	kopts.LoadRestrictions = types.LoadRestrictionsRootOnly
 	kopts.PluginConfig = types.DisabledPluginConfig()
-	kustomizeGlobals.Lock()
-	if kustomizeGlobals.schemaChanged {
-		openapi.ResetOpenAPI()
-	}
-	kustomizeGlobals.schemaChanged = scan.setsSchema
-	m, err := krusty.MakeKustomizer(kopts).Run(mem, "/"+dir)
-	kustomizeGlobals.Unlock()
+	m, err := func() (resmap.ResMap, error) {
+		kustomizeGlobals.Lock()
+		defer kustomizeGlobals.Unlock() // also when the build panics
+		if kustomizeGlobals.schemaChanged {
+			openapi.ResetOpenAPI()
+		}
+		kustomizeGlobals.schemaChanged = scan.setsSchema
+		return krusty.MakeKustomizer(kopts).Run(mem, "/"+dir)
+	}()
 	if err != nil {
 		return nil, &Error{File: kpath, Err: errors.New(strings.ReplaceAll(err.Error(), "'/", "'"))}
 	}
 
+	if err := b.addObjects(kpath, m.Size()); err != nil {
+		return nil, err
+	}
 	objs := make([]Object, 0, m.Size())
 	for _, r := range m.Resources() {
 		origin, err := r.GetOrigin()
@@ -96,6 +111,9 @@ func renderKustomize(fsys fs.FS, dir string, opts KustomizeOptions) ([]Object, e
 		j, err := r.MarshalJSON()
 		if err != nil {
 			return nil, &Error{File: kpath, Err: fmt.Errorf("encoding %s: %w", r.CurId(), err)}
+		}
+		if err := b.addOutput(kpath, int64(len(j))); err != nil {
+			return nil, err
 		}
 		var obj map[string]any
 		if err := utiljson.Unmarshal(j, &obj); err != nil {
@@ -276,4 +294,45 @@ func dropAnnotation(u *unstructured.Unstructured, key string) {
 		return
 	}
 	u.SetAnnotations(a)
+}
+
+// copyFiles copies what a scan found into the in-memory file system, at
+// "/" + each name: the directories, and the files the build may read. A
+// file reached through a symbolic link is written where the build will look
+// for it, with the content it links to. YAML whose aliases kustomize could
+// not expand safely is refused (see checkAliases), and so are resource files
+// holding more objects than the limits allow: kustomize takes time
+// quadratic in the number of resources, so they are counted before it
+// starts.
+func copyFiles(fsys fs.FS, scan kustomizeScan, mem filesys.FileSystem, limits Limits) error {
+	// The resources' objects, counted apart from the render's budget, which
+	// counts what the build makes of them.
+	count := newBudget(Limits{MaxObjects: limits.MaxObjects, MaxOutputBytes: math.MaxInt64})
+	for _, d := range scan.dirs {
+		if err := mem.MkdirAll("/" + d); err != nil {
+			return fmt.Errorf("copying %s: %w", d, err)
+		}
+	}
+	for _, f := range scan.files {
+		data, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return &Error{File: f, Err: unwrapPathError(err)}
+		}
+		if err := checkAliases(f, data); err != nil {
+			return err
+		}
+		if slices.Contains(scan.resources, f) {
+			// Decoding errors are kustomize's to report; its count is ours.
+			if _, err := decodeYAML(f, data, count); errors.Is(err, ErrBudgetExceeded) {
+				return err
+			}
+		}
+		if err := mem.MkdirAll("/" + path.Dir(f)); err != nil {
+			return fmt.Errorf("copying %s: %w", f, err)
+		}
+		if err := mem.WriteFile("/"+f, data); err != nil {
+			return fmt.Errorf("copying %s: %w", f, err)
+		}
+	}
+	return nil
 }

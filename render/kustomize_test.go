@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 )
 
@@ -91,9 +92,12 @@ func TestKustomizeKeepsRequestedOriginAnnotations(t *testing.T) {
 func TestIsRemote(t *testing.T) {
 	for ref, want := range map[string]bool{
 		"../base": false, "base": false, "deploy.yaml": false, "github.com.yaml": false,
+		"vendor/github.com/org/repo": false, "gitlab.com/a/b": false, "a b/c": false,
 		"github.com/org/repo//dir?ref=v1": true, "https://example.com/x.yaml": true,
 		"git::https://example.com/repo": true, "git@github.com:org/repo": true,
-		"ssh://git@host/org/repo": true, "file:///tmp/repo": true,
+		"ssh://git@host/org/repo": true, "file:///tmp/repo": true, "gh:org/repo": true,
+		"git@host/x.git?ref=--upload-pack=x": true, "base?ref=v1": true, "base//sub": true,
+		"g\u0130thub.com/org/repo": true, "base\x00": true, `a\b`: true,
 	} {
 		if got := isRemote(ref); got != want {
 			t.Errorf("isRemote(%q) = %v, want %v", ref, got, want)
@@ -106,5 +110,21 @@ func TestEscapeParameter(t *testing.T) {
 		if got := escapeParameter(in); got != want {
 			t.Errorf("escapeParameter(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestBuiltinPluginsAreKustomizes: the table of builtins render configures
+// while it checks plugin configs holds every builtin kustomize has but the
+// helm chart inflator. A new builtin fails this test until it is added
+// (until then render refuses it).
+func TestBuiltinPluginsAreKustomizes(t *testing.T) {
+	ours := builtinPlugins()
+	for _, name := range krusty.GetBuiltinPluginNames() {
+		if _, ok := ours[name]; !ok && name != "HelmChartInflationGenerator" {
+			t.Errorf("kustomize builtin %s is missing from builtinPlugins", name)
+		}
+	}
+	if _, ok := ours["HelmChartInflationGenerator"]; ok {
+		t.Error("builtinPlugins has the helm chart inflator, which runs a program")
 	}
 }

@@ -51,6 +51,9 @@ type Options struct {
 	// Capabilities describes the target cluster to Helm templates
 	// (.Capabilities). Nil means Helm's defaults.
 	Capabilities *Capabilities `json:"capabilities,omitempty"`
+	// Limits bound what the render may read and produce; the zero value
+	// means DefaultLimits. They are the operator's, not the Application's.
+	Limits Limits `json:"limits,omitzero"`
 }
 
 // DirectoryOptions controls which files of a plain directory are read.
@@ -111,7 +114,9 @@ type HelmOptions struct {
 	// SkipCRDs leaves the chart's crds/ directory out.
 	SkipCRDs bool `json:"skipCrds,omitempty"`
 	// SkipSchemaValidation does not check values against values.schema.json.
-	// Note that a schema whose $ref names an http(s) URL makes Helm fetch it.
+	// When checked, a schema must be self-contained: render validates
+	// offline, and a $ref or $schema naming any other document (but the
+	// standard JSON Schema drafts) is an error.
 	SkipSchemaValidation bool `json:"skipSchemaValidation,omitempty"`
 }
 
@@ -139,9 +144,18 @@ type Capabilities struct {
 
 // Hash returns a stable digest of the options, the third part of a cache
 // Key. Equal options hash equally; map order does not matter.
+//
+// Limits are part of it: a result rendered under larger limits may break
+// smaller ones, and must not be served from the cache to a render held to
+// them. Limits that mean the defaults (zero fields, or DefaultLimits
+// spelled out) hash as if absent, so setting them explicitly does not
+// change any key.
 func (o Options) Hash() string {
-	// Options holds only strings, bools, slices and maps of strings, which
-	// json.Marshal always encodes, with map keys sorted.
+	if o.Limits = o.Limits.withDefaults(); o.Limits == DefaultLimits() {
+		o.Limits = Limits{}
+	}
+	// Options holds only strings, bools, numbers, slices and maps of
+	// strings, which json.Marshal always encodes, with map keys sorted.
 	b, _ := json.Marshal(o)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])

@@ -85,7 +85,8 @@ func (r *Result) DeepCopy() *Result {
 // Render renders the source at dir inside fsys, the file tree of one commit
 // rooted at the repository root. dir is slash-separated and relative ("" or
 // "." for the root). Render reads fsys and nothing else: no disk, network or
-// cluster. Bad input returns an *Error; Render does not panic.
+// cluster; it reads it within opts.Limits, and never through a symbolic
+// link that leaves it. Bad input returns an *Error; Render does not panic.
 func Render(fsys fs.FS, dir string, opts Options) (res *Result, err error) {
 	dir = cleanDir(dir)
 	t := opts.Type
@@ -100,21 +101,27 @@ func Render(fsys fs.FS, dir string, opts Options) (res *Result, err error) {
 	if !fs.ValidPath(dir) {
 		return nil, &Error{Type: t, Path: dir, Err: fmt.Errorf("path leaves the repository: %w", ErrNotFound)}
 	}
-	info, err := fs.Stat(fsys, dir)
+	b := newBudget(opts.Limits)
+	rfs := newReadFS(fsys, b)
+	info, err := fs.Stat(rfs, dir)
 	if err != nil || !info.IsDir() {
 		return nil, &Error{Type: t, Path: dir, Err: fmt.Errorf("no such directory: %w", ErrNotFound)}
 	}
 	if t == Auto {
-		t = Detect(fsys, dir)
+		t = Detect(rfs, dir)
 	}
 	var objs []Object
 	switch t {
 	case Directory:
-		objs, err = renderDirectory(fsys, dir, opts.Directory)
+		objs, err = renderDirectory(rfs, dir, opts.Directory, b)
 	case Kustomize:
-		objs, err = renderKustomize(fsys, dir, opts.Kustomize)
+		objs, err = renderKustomize(rfs, dir, opts.Kustomize, b)
 	case Helm:
-		objs, err = renderHelm(fsys, dir, opts.Helm, opts.Capabilities)
+		objs, err = renderHelm(rfs, dir, opts.Helm, opts.Capabilities, b)
+	}
+	if broken := b.exceeded(); broken != nil {
+		// The budget, not what a library made of the failed read.
+		return nil, withSource(broken, t, dir)
 	}
 	if err != nil {
 		return nil, withSource(err, t, dir)

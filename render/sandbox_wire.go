@@ -238,6 +238,7 @@ func wireSentinels() []wireSentinel {
 		{"render.ErrNotFound", ErrNotFound},
 		{"render.ErrRemoteDisabled", ErrRemoteDisabled},
 		{"render.ErrNotObject", ErrNotObject},
+		{"render.ErrBudgetExceeded", ErrBudgetExceeded},
 		{"fs.ErrInvalid", fs.ErrInvalid},
 		{"fs.ErrPermission", fs.ErrPermission},
 		{"fs.ErrExist", fs.ErrExist},

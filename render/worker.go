@@ -63,6 +63,10 @@ func serveWorker(budget string) int {
 		return exitSetup
 	}
 	debug.SetMemoryLimit(limit)
+	// A template that recurses without end (tpl on itself, include cycles
+	// over many names) dies of a stack overflow: let it at 64 MiB, in
+	// milliseconds, rather than at the default 1 GB after a minute.
+	debug.SetMaxStack(64 << 20)
 	go watchMemory(limit)
 
 	c := &workerConn{enc: gob.NewEncoder(os.NewFile(4, "render-replies")), pending: map[uint64]chan *fsReply{}}

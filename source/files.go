@@ -84,11 +84,19 @@ func cleanDir(dir string) string {
 }
 
 // Snapshot is a read-only view of one directory of one commit. It
-// implements fs.FS, fs.ReadDirFS, fs.ReadFileFS and fs.StatFS, and is safe
-// for concurrent use. Symbolic links are followed, relative to their place
-// in the repository, as long as they stay inside the repository; a link that
-// leaves it or dangles does not exist, and neither do submodules. Files
-// report mode 0444 (0555 if executable) and the commit's committer time.
+// implements fs.FS, fs.ReadDirFS, fs.ReadFileFS, fs.StatFS and
+// fs.ReadLinkFS, and is safe for concurrent use.
+//
+// Symbolic links behave as in os.DirFS, except that they never leave the
+// repository. Open, Stat and ReadFile follow them, relative to their place
+// in the repository (a chart's values.yaml may link to
+// ../shared/values.yaml). ReadDir and Lstat report a link as a link, with
+// type fs.ModeSymlink, so fs.WalkDir and every other walk built on ReadDir
+// does not descend into a linked directory: a repository with a -> . and
+// b -> . walks in linear time instead of exploding. A link that leaves the
+// repository, dangles or loops does not exist (ReadDir leaves it out), and
+// neither do submodules. Files report mode 0444 (0555 if executable), links
+// 0777, all with the commit's committer time.
 type Snapshot struct {
 	r       *repository
 	commit  string
@@ -102,6 +110,7 @@ var (
 	_ fs.ReadDirFS  = (*Snapshot)(nil)
 	_ fs.ReadFileFS = (*Snapshot)(nil)
 	_ fs.StatFS     = (*Snapshot)(nil)
+	_ fs.ReadLinkFS = (*Snapshot)(nil)
 )
 
 // Commit returns the commit SHA the snapshot shows.
@@ -117,6 +126,8 @@ type node struct {
 }
 
 func (n node) isDir() bool { return n.mode == filemode.Dir }
+
+func (n node) isLink() bool { return n.mode == filemode.Symlink }
 
 // maxSymlinkHops bounds symlink resolution, as the kernel's ELOOP does.
 const maxSymlinkHops = 40
@@ -170,6 +181,44 @@ restart:
 	return cur, nil
 }
 
+// lstatLocked resolves name as lookupLocked does, except that a link in
+// its last element is returned as the link (with its target) rather than
+// followed. A link that does not resolve inside the repository does not
+// exist. The caller holds r.storeMu.
+func (s *Snapshot) lstatLocked(name string) (node, string, error) {
+	if name == "." {
+		n, err := s.lookupLocked(name)
+		return n, "", err
+	}
+	parent, err := s.lookupLocked(path.Dir(name))
+	if err != nil {
+		return node{}, "", err
+	}
+	if !parent.isDir() {
+		return node{}, "", fs.ErrNotExist
+	}
+	tree, err := object.GetTree(s.r.store, parent.hash)
+	if err != nil {
+		return node{}, "", err
+	}
+	e, err := tree.FindEntry(path.Base(name))
+	if err != nil || e.Mode == filemode.Submodule {
+		return node{}, "", fs.ErrNotExist
+	}
+	n := node{hash: e.Hash, mode: e.Mode}
+	if !n.isLink() {
+		return n, "", nil
+	}
+	if _, err := s.lookupLocked(name); err != nil {
+		return node{}, "", fs.ErrNotExist
+	}
+	target, err := s.readBlobLocked(e.Hash)
+	if err != nil {
+		return node{}, "", err
+	}
+	return n, string(target), nil
+}
+
 // splitName splits an fs.FS name into its elements; "." has none.
 func splitName(name string) []string {
 	if name == "." || name == "" {
@@ -192,12 +241,15 @@ func (s *Snapshot) readBlobLocked(h plumbing.Hash) ([]byte, error) {
 	return io.ReadAll(rd)
 }
 
-// infoLocked describes n, named base. The caller holds r.storeMu.
+// infoLocked describes n, named base; a link is described as a link. The
+// caller holds r.storeMu.
 func (s *Snapshot) infoLocked(base string, n node) (*fileInfo, error) {
 	fi := &fileInfo{name: base, modTime: s.modTime}
 	switch n.mode {
 	case filemode.Dir:
 		fi.mode = fs.ModeDir | 0o555
+	case filemode.Symlink:
+		fi.mode = fs.ModeSymlink | 0o777
 	case filemode.Executable:
 		fi.mode = 0o555
 	default:
@@ -302,9 +354,9 @@ func (s *Snapshot) ReadDir(name string) ([]fs.DirEntry, error) {
 	return entries, nil
 }
 
-// readDirLocked lists directory n, named name, resolving symlinks and
-// leaving out what does not exist in the snapshot. The caller holds
-// r.storeMu.
+// readDirLocked lists directory n, named name, leaving out what does not
+// exist in the snapshot. Links are listed as links, and only when they
+// resolve inside the repository. The caller holds r.storeMu.
 func (s *Snapshot) readDirLocked(name string, n node) ([]fs.DirEntry, error) {
 	tree, err := object.GetTree(s.r.store, n.hash)
 	if err != nil {
@@ -312,18 +364,15 @@ func (s *Snapshot) readDirLocked(name string, n node) ([]fs.DirEntry, error) {
 	}
 	entries := make([]fs.DirEntry, 0, len(tree.Entries))
 	for _, e := range tree.Entries {
-		target := node{hash: e.Hash, mode: e.Mode}
 		switch e.Mode {
 		case filemode.Submodule:
 			continue
 		case filemode.Symlink:
-			t, err := s.lookupLocked(path.Join(name, e.Name))
-			if err != nil {
+			if _, err := s.lookupLocked(path.Join(name, e.Name)); err != nil {
 				continue
 			}
-			target = t
 		}
-		fi, err := s.infoLocked(e.Name, target)
+		fi, err := s.infoLocked(e.Name, node{hash: e.Hash, mode: e.Mode})
 		if err != nil {
 			return nil, err
 		}
@@ -333,9 +382,48 @@ func (s *Snapshot) readDirLocked(name string, n node) ([]fs.DirEntry, error) {
 	return entries, nil
 }
 
+// ReadLink returns the target of the named symbolic link, as the
+// repository records it (relative to the link's directory).
+func (s *Snapshot) ReadLink(name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	s.r.storeMu.Lock()
+	defer s.r.storeMu.Unlock()
+	n, target, err := s.lstatLocked(name)
+	if err == nil && !n.isLink() {
+		err = fs.ErrInvalid
+	}
+	if err != nil {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
+	}
+	return target, nil
+}
+
+// Lstat describes the named file or directory without following a link
+// in its last element.
+func (s *Snapshot) Lstat(name string) (fs.FileInfo, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: fs.ErrInvalid}
+	}
+	s.r.storeMu.Lock()
+	defer s.r.storeMu.Unlock()
+	n, _, err := s.lstatLocked(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: err}
+	}
+	fi, err := s.infoLocked(path.Base(name), n)
+	if err != nil {
+		return nil, &fs.PathError{Op: "lstat", Path: name, Err: err}
+	}
+	return fi, nil
+}
+
 // WriteDir writes the snapshot's files below dir, creating it, for
 // consumers that need real files (a Helm chart loader, a kustomize
-// filesystem). Symbolic links are written as the files they point to.
+// filesystem). A link to a file is written as the file it points to; a
+// link to a directory is not followed (the directory is written where it
+// is, if it is in the snapshot), so no tree is written twice.
 func (s *Snapshot) WriteDir(dir string) error {
 	err := fs.WalkDir(s, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -345,12 +433,19 @@ func (s *Snapshot) WriteDir(dir string) error {
 		if d.IsDir() {
 			return os.MkdirAll(dst, 0o755)
 		}
+		info, err := s.Stat(name) // follows a link
+		if err != nil {
+			return err
+		}
+		if info.IsDir() {
+			return nil
+		}
 		data, err := s.ReadFile(name)
 		if err != nil {
 			return err
 		}
 		perm := os.FileMode(0o644)
-		if isExecutable(d) {
+		if info.Mode().Perm()&0o111 != 0 {
 			perm = 0o755
 		}
 		return os.WriteFile(dst, data, perm)
@@ -359,12 +454,6 @@ func (s *Snapshot) WriteDir(dir string) error {
 		return s.r.errorf(OpRead, s.commit, s.dir, fmt.Errorf("write to %s: %w", dir, err))
 	}
 	return nil
-}
-
-// isExecutable reports whether a snapshot entry is an executable file.
-func isExecutable(d fs.DirEntry) bool {
-	fi, err := d.Info()
-	return err == nil && fi.Mode().Perm()&0o111 != 0
 }
 
 // fileInfo describes a snapshot entry.

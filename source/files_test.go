@@ -8,11 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
+	"github.com/gyre-cd/gyre/render"
 	"github.com/gyre-cd/gyre/source"
 )
 
@@ -97,27 +100,164 @@ func TestFilesSymlinks(t *testing.T) {
 	if _, err := app.Open("escape"); err == nil {
 		t.Error("a link leaving the repository opened")
 	}
+	if info, err := fs.Stat(app, "shared"); err != nil || !info.IsDir() {
+		t.Errorf("Stat(shared) = %v, %v; want the linked directory", info, err)
+	}
+	// ReadDir and Lstat report links as links, so walks do not follow them.
 	entries, err := app.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
 	for _, e := range entries {
-		names = append(names, fmt.Sprintf("%s:%v", e.Name(), e.IsDir()))
+		names = append(names, fmt.Sprintf("%s:%v", e.Name(), e.Type()))
 	}
-	if want := []string{"a.yaml:false", "own.yaml:false", "shared:true"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"a.yaml:L---------", "own.yaml:----------", "shared:L---------"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("ReadDir = %v, want %v", names, want)
+	}
+	for name, want := range map[string]string{"shared": "../base", "a.yaml": "../base/a.yaml"} {
+		if got, err := fs.ReadLink(app, name); err != nil || got != want {
+			t.Errorf("ReadLink(%s) = %q, %v; want %q", name, got, err, want)
+		}
+		if info, err := fs.Lstat(app, name); err != nil || info.Mode().Type() != fs.ModeSymlink {
+			t.Errorf("Lstat(%s) = %v, %v; want a link", name, info, err)
+		}
+	}
+	if _, err := fs.ReadLink(app, "own.yaml"); err == nil {
+		t.Error("ReadLink of a file succeeded")
+	}
+	if _, err := fs.Lstat(app, "escape"); err == nil {
+		t.Error("Lstat of a link leaving the repository succeeded")
+	}
+}
+
+// hostileLinks commits a tree whose links would make a walk that follows
+// them explode (a -> . and b -> . at two levels give 2^depth paths), loop
+// (x -> y -> x) or leave the repository, around a few real manifests.
+func hostileLinks(t *testing.T) (*testRepo, string) {
+	repo := newTestRepo(t)
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n"
+	repo.commit("tree", map[string]string{
+		"app/one.yaml":                        fmt.Sprintf(cm, "one"),
+		"app/sub/two.yaml":                    fmt.Sprintf(cm, "two"),
+		"shared/three.yaml":                   fmt.Sprintf(cm, "three"),
+		"kust/kustomization.yaml":             "resources: [cm.yaml, a]\n",
+		"kust/cm.yaml":                        fmt.Sprintf(cm, "kust"),
+		"chart/Chart.yaml":                    "apiVersion: v2\nname: chart\nversion: 0.1.0\n",
+		"chart/templates/own.yaml":            fmt.Sprintf(cm, "chart-own"),
+		"chart/values.yaml":                   "name: chart-linked\n",
+		"shared/template.yaml":                fmt.Sprintf(cm, "{{ .Values.name }}"),
+		"shared/kustomize/kustomization.yaml": "resources: [../three.yaml]\n",
+	})
+	var sha string
+	for _, l := range [][2]string{
+		{"app/a", "."}, {"app/b", "."}, {"app/sub/a", ".."}, {"app/sub/b", ".."},
+		{"app/x", "y"}, {"app/y", "x"}, {"app/escape.yaml", "../../../etc/passwd"},
+		{"app/three.yaml", "../shared/three.yaml"},
+		{"kust/a", "."}, {"kust/b", "."},
+		{"chart/templates/linked.yaml", "../../shared/template.yaml"},
+		{"chart/templates/again", "."}, {"chart/templates/up", "../.."}, {"chart/x", "y"}, {"chart/y", "x"},
+	} {
+		sha = repo.symlink(l[0], l[1])
+	}
+	return repo, sha
+}
+
+func TestSnapshotWithHostileLinksIsAnFS(t *testing.T) {
+	repo, sha := hostileLinks(t)
+	c, _, _ := newCache(t, source.Options{})
+	root, err := c.Files(context.Background(), repo.dir, sha, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fstest.TestFS(root, "app/one.yaml", "app/a", "app/three.yaml", "chart/templates/linked.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	var walked []string
+	err = fs.WalkDir(root, "app", func(name string, d fs.DirEntry, err error) error {
+		walked = append(walked, name)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"app", "app/a", "app/b", "app/one.yaml", "app/sub", "app/sub/a", "app/sub/b", "app/sub/two.yaml", "app/three.yaml"}
+	if !reflect.DeepEqual(walked, want) {
+		t.Errorf("WalkDir visited %q, want %q (loops and the escaping link do not exist)", walked, want)
+	}
+}
+
+// TestRenderHostileLinks renders from a real repository whose links would
+// make a walk that follows them endless: every source type finishes
+// promptly, with the objects of the real files (and of links to files), or
+// with a clear error.
+func TestRenderHostileLinks(t *testing.T) {
+	repo, sha := hostileLinks(t)
+	c, _, _ := newCache(t, source.Options{})
+	root, err := c.Files(context.Background(), repo.dir, sha, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		opts render.Options
+		want []string // object names, sorted
+		err  string
+	}{
+		{path: "app", opts: render.Options{Directory: render.DirectoryOptions{Recurse: true}}, want: []string{"one", "three", "two"}},
+		{path: "app/a/b/a/sub", opts: render.Options{Type: render.Directory}, want: []string{"two"}},
+		{path: "chart", want: []string{"chart-linked", "chart-own"}},
+		{path: "kust", err: `kust/kustomization.yaml: resources "a": cycle: kust contains kust`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			type outcome struct {
+				res *render.Result
+				err error
+			}
+			done := make(chan outcome, 1)
+			go func() {
+				res, err := render.Render(root, tc.path, tc.opts)
+				done <- outcome{res, err}
+			}()
+			var o outcome
+			select {
+			case o = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("render did not finish in a minute")
+			}
+			if tc.err != "" {
+				if o.err == nil || !strings.Contains(o.err.Error(), tc.err) {
+					t.Fatalf("Render = %v, want an error saying %q", o.err, tc.err)
+				}
+				return
+			}
+			if o.err != nil {
+				t.Fatal(o.err)
+			}
+			var got []string
+			for _, obj := range o.res.Objects {
+				got = append(got, obj.Obj.GetName())
+			}
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("objects %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
 func TestSnapshotWriteDir(t *testing.T) {
 	repo := newTestRepo(t)
-	sha := repo.commit("chart", map[string]string{
+	repo.commit("chart", map[string]string{
 		"chart/Chart.yaml":         "name: c\n",
 		"chart/templates/cm.yaml":  "kind: ConfigMap\n",
 		"other/ignored.yaml":       "x: 1\n",
+		"other/shared.yaml":        "shared: 1\n",
 		"chart/files/nested/a.txt": "hello\n",
 	})
+	repo.symlink("chart/files/shared.yaml", "../../other/shared.yaml")
+	sha := repo.symlink("chart/files/loop", "..")
 	c, _, _ := newCache(t, source.Options{})
 	snap, err := c.Files(context.Background(), repo.dir, sha, "chart")
 	if err != nil {
@@ -140,7 +280,9 @@ func TestSnapshotWriteDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"Chart.yaml=name: c\n", "files/nested/a.txt=hello\n", "templates/cm.yaml=kind: ConfigMap\n"}
+	// The link to a file is written as the file; the link to a directory
+	// (back up the tree) is not followed.
+	want := []string{"Chart.yaml=name: c\n", "files/nested/a.txt=hello\n", "files/shared.yaml=shared: 1\n", "templates/cm.yaml=kind: ConfigMap\n"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("WriteDir wrote %q, want %q", got, want)
 	}

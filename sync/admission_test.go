@@ -77,6 +77,9 @@ func hasCondition(t testing.TB, key types.NamespacedName, ct app.ConditionType, 
 	t.Helper()
 	return waitApp(t, key, 30*time.Second, func(a *app.Application) (bool, string) {
 		msg := condition(a, ct)
+		if msg == "" {
+			return false, fmt.Sprintf("no %s condition", ct)
+		}
 		for _, p := range parts {
 			if !strings.Contains(msg, p) {
 				return false, fmt.Sprintf("%s condition %q lacks %q", ct, msg, p)

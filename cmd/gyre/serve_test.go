@@ -171,9 +171,13 @@ func TestServeKilledMidSync(t *testing.T) {
 	}
 	defer c.Stop()
 	ctx := context.Background()
-	const ns = "gyre-system"
-	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	// gyre's own namespace holds the Application; its objects go to
+	// another (an Application never writes into gyre's own namespace).
+	const ns, dest = "gyre-system", "waves"
+	for _, name := range []string{ns, dest} {
+		if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	repoDir := t.TempDir()
 	repo, err := git.PlainInitWithOptions(repoDir, &git.PlainInitOptions{InitOptions: git.InitOptions{DefaultBranch: "refs/heads/main"}})
@@ -244,7 +248,7 @@ spec:
 		ObjectMeta: metav1.ObjectMeta{Name: "waves", Namespace: ns},
 		Spec: app.Spec{
 			Source:      app.Source{RepoURL: repoDir, TargetRevision: "main"},
-			Destination: app.Destination{Namespace: ns},
+			Destination: app.Destination{Namespace: dest},
 			SyncPolicy:  &app.SyncPolicy{Automated: &app.AutomatedSync{Prune: true, SelfHeal: true}},
 		},
 	}
@@ -265,8 +269,9 @@ spec:
 	}
 	// Kill once the hook has finished and the Sync phase is under way.
 	clustertest.Eventually(t, time.Minute, func() (bool, string) {
-		st := get().Status.OperationState
-		return st != nil && st.Phase == app.OperationRunning && strings.HasPrefix(st.Message, "Sync wave"), "sync not under way"
+		a := get()
+		st := a.Status.OperationState
+		return st != nil && st.Phase == app.OperationRunning && strings.HasPrefix(st.Message, "Sync wave"), fmt.Sprintf("sync not under way: %+v %v", st, a.Status.Conditions)
 	})
 	first.cmd.Process.Signal(syscall.SIGKILL)
 	first.cmd.Wait()
@@ -274,7 +279,7 @@ spec:
 	if st := killed.Status.OperationState; st.Phase != app.OperationRunning {
 		t.Fatalf("the sync finished before the kill (%s); the test needs more waves", st.Message)
 	}
-	job, err := c.Client.BatchV1().Jobs(ns).Get(ctx, "migrate", metav1.GetOptions{})
+	job, err := c.Client.BatchV1().Jobs(dest).Get(ctx, "migrate", metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("the hook had not run before the kill: %v", err)
 	}
@@ -292,11 +297,11 @@ spec:
 		t.Errorf("history %+v, want exactly one entry, for %s", final.Status.History, sha[:7])
 	}
 	for w := range waves {
-		if _, err := c.Client.AppsV1().Deployments(ns).Get(ctx, fmt.Sprintf("w%02d", w), metav1.GetOptions{}); err != nil {
+		if _, err := c.Client.AppsV1().Deployments(dest).Get(ctx, fmt.Sprintf("w%02d", w), metav1.GetOptions{}); err != nil {
 			t.Errorf("wave %d not applied after the restart: %v", w, err)
 		}
 	}
-	after, err := c.Client.BatchV1().Jobs(ns).Get(ctx, "migrate", metav1.GetOptions{})
+	after, err := c.Client.BatchV1().Jobs(dest).Get(ctx, "migrate", metav1.GetOptions{})
 	if err != nil || after.UID != job.UID {
 		t.Errorf("the PreSync hook ran again after the restart (uid %s → %v, %v)", job.UID, after.GetUID(), err)
 	}
