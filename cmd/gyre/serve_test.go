@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 )
 
 // TestServeLeaderElection runs two `gyre serve` processes against one
@@ -85,30 +86,7 @@ func TestServeLeaderElection(t *testing.T) {
 		_, err := apps.List(ctx, metav1.ListOptions{})
 		return err == nil
 	})
-	a := &app.Application{
-		TypeMeta:   metav1.TypeMeta{APIVersion: app.SchemeGroupVersion().String(), Kind: app.ApplicationKind},
-		ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: "gyre-system"},
-		Spec: app.Spec{
-			Source:      app.Source{RepoURL: repoDir, TargetRevision: "main"},
-			Destination: app.Destination{Namespace: "gyre-system"},
-			SyncPolicy:  &app.SyncPolicy{Automated: &app.AutomatedSync{Prune: true, SelfHeal: true}},
-		},
-	}
-	u, _ := a.ToUnstructured()
-	if _, err := apps.Create(ctx, u, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	get := func() *app.Application {
-		u, err := apps.Get(ctx, "settings", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := app.FromUnstructured(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
+	get := createAutomatedApp(t, apps, "settings", repoDir, "gyre-system")
 	syncedAt := func(sha string, timeout time.Duration) {
 		t.Helper()
 		waitFor("app synced at "+sha[:7], timeout, func() bool {
@@ -243,30 +221,7 @@ spec:
 		_, err := apps.List(ctx, metav1.ListOptions{})
 		return err == nil, "CRD not installed"
 	})
-	a := &app.Application{
-		TypeMeta:   metav1.TypeMeta{APIVersion: app.SchemeGroupVersion().String(), Kind: app.ApplicationKind},
-		ObjectMeta: metav1.ObjectMeta{Name: "waves", Namespace: ns},
-		Spec: app.Spec{
-			Source:      app.Source{RepoURL: repoDir, TargetRevision: "main"},
-			Destination: app.Destination{Namespace: dest},
-			SyncPolicy:  &app.SyncPolicy{Automated: &app.AutomatedSync{Prune: true, SelfHeal: true}},
-		},
-	}
-	u, _ := a.ToUnstructured()
-	if _, err := apps.Create(ctx, u, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	get := func() *app.Application {
-		u, err := apps.Get(ctx, "waves", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := app.FromUnstructured(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
+	get := createAutomatedApp(t, apps, "waves", repoDir, dest)
 	// Kill once the hook has finished and the Sync phase is under way.
 	clustertest.Eventually(t, time.Minute, func() (bool, string) {
 		a := get()
@@ -304,5 +259,41 @@ spec:
 	after, err := c.Client.BatchV1().Jobs(dest).Get(ctx, "migrate", metav1.GetOptions{})
 	if err != nil || after.UID != job.UID {
 		t.Errorf("the PreSync hook ran again after the restart (uid %s → %v, %v)", job.UID, after.GetUID(), err)
+	}
+}
+
+// createAutomatedApp creates an automated Application (prune, self-heal) of
+// the repository at repoDir's main branch, deploying to dest, and returns a
+// function that reads it back from the API server.
+func createAutomatedApp(t *testing.T, apps dynamic.ResourceInterface, name, repoDir, dest string) func() *app.Application {
+	t.Helper()
+	ctx := context.Background()
+	a := &app.Application{
+		TypeMeta:   metav1.TypeMeta{APIVersion: app.SchemeGroupVersion().String(), Kind: app.ApplicationKind},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: app.Spec{
+			Source:      app.Source{RepoURL: repoDir, TargetRevision: "main"},
+			Destination: app.Destination{Namespace: dest},
+			SyncPolicy:  &app.SyncPolicy{Automated: &app.AutomatedSync{Prune: true, SelfHeal: true}},
+		},
+	}
+	u, err := a.ToUnstructured()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := apps.Create(ctx, u, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return func() *app.Application {
+		t.Helper()
+		u, err := apps.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := app.FromUnstructured(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
 	}
 }
