@@ -194,3 +194,38 @@ func latin1(s string) string {
 	}
 	return string(r)
 }
+
+// TestResourceLists: a cluster-scoped blacklist refuses what it names and
+// nothing else (with a whitelist that allows every kind); a namespaced
+// whitelist allows only what it names, by group and by kind.
+func TestResourceLists(t *testing.T) {
+	spec := app.ProjectSpec{
+		SourceRepos:                []string{"*"},
+		Destinations:               []app.ProjectDestination{{Server: "*", Namespace: "*"}},
+		ClusterResourceWhitelist:   []app.GroupKind{{Group: "*", Kind: "*"}},
+		ClusterResourceBlacklist:   []app.GroupKind{{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole*"}},
+		NamespaceResourceWhitelist: []app.GroupKind{{Group: "apps", Kind: "*"}, {Group: "", Kind: "ConfigMap"}},
+	}
+	p := New(application("gyre", "web", "locked", "https://x/y", "web"), project("locked", spec), "gyre", nil)
+	tests := []struct {
+		name       string
+		key        app.ResourceKey
+		namespaced bool
+		want       Rule
+	}{
+		{"blacklisted cluster kind", app.ResourceKey{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding", Name: "x"}, false, RuleClusterResourceBlacklist},
+		{"same group, other kind", app.ResourceKey{Group: "rbac.authorization.k8s.io", Kind: "Role", Name: "x"}, false, ""},
+		{"same kind name, other group", app.ResourceKey{Group: "example.com", Kind: "ClusterRole", Name: "x"}, false, ""},
+		{"whitelisted group, any kind", app.ResourceKey{Group: "apps", Kind: "StatefulSet", Namespace: "web", Name: "x"}, true, ""},
+		{"whitelisted kind in the core group", app.ResourceKey{Kind: "ConfigMap", Namespace: "web", Name: "x"}, true, ""},
+		{"core kind not whitelisted", app.ResourceKey{Kind: "Secret", Namespace: "web", Name: "x"}, true, RuleNamespaceResourceWhite},
+		{"whitelisted kind in another group", app.ResourceKey{Group: "example.com", Kind: "ConfigMap", Namespace: "web", Name: "x"}, true, RuleNamespaceResourceWhite},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ruleOf(p.Object(tt.key, tt.namespaced, nil)); got != tt.want {
+				t.Fatalf("got rule %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -10,8 +10,11 @@ type Status struct {
 	Sync SyncState `json:"sync,omitempty"`
 	// Health is the aggregated health of the managed objects: worst wins.
 	Health HealthState `json:"health,omitempty"`
-	// Resources is the inventory: every object the Application manages, with
-	// its own sync and health. Prune works from this list.
+	// Resources lists the objects the Application manages, with their own
+	// sync and health: all of them, or when there are more than the
+	// status can hold (see StatusLimits), those refused, missing, out of
+	// sync or unhealthy first, in key order. Summary.Resources counts them
+	// all and says when the list is truncated; the API lists them all.
 	Resources []ResourceStatus `json:"resources,omitempty"`
 	// Conditions are problems and notices worth a person's attention.
 	Conditions []Condition `json:"conditions,omitempty"`
@@ -87,8 +90,12 @@ func (r *ResourceStatus) Key() ResourceKey {
 
 // Summary holds facts about the managed objects for list views.
 type Summary struct {
-	// Images are the container images of the managed workloads, sorted.
+	// Images are the container images of the managed workloads, sorted;
+	// at most MaxImages of them.
 	Images []string `json:"images,omitempty"`
+	// Resources counts the managed objects, listed in Status.Resources or
+	// not.
+	Resources *ResourcesSummary `json:"resources,omitempty"`
 }
 
 // AutomationSuspension records why and since when automated sync is off.

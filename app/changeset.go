@@ -50,8 +50,12 @@ type ChangeSet struct {
 	// DryRun is true when nothing was changed and the actions say what
 	// would have happened.
 	DryRun bool `json:"dryRun,omitempty"`
-	// Resources holds one entry per object.
+	// Resources holds one entry per object; in a status, only the most
+	// useful ones when there are more than it can hold (see Bounded).
 	Resources []Change `json:"resources,omitempty"`
+	// Summary counts the entries, listed in Resources or not. It is set
+	// when the change set is recorded in a status.
+	Summary *ChangeSummary `json:"summary,omitempty"`
 }
 
 // Change is what a sync did to one object.
@@ -80,8 +84,12 @@ func (c *Change) Key() ResourceKey {
 	return ResourceKey{Group: c.Group, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name}
 }
 
-// Count returns how many entries have action a.
+// Count returns how many entries have action a, counting from Summary
+// when Resources lists only some of them.
 func (cs *ChangeSet) Count(a Action) int {
+	if cs.Summary != nil && cs.Summary.Truncated {
+		return int(cs.Summary.Actions[a])
+	}
 	n := 0
 	for i := range cs.Resources {
 		if cs.Resources[i].Action == a {

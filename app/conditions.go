@@ -32,6 +32,11 @@ const (
 	// another Application; gyre will not write it, and a sync fails until
 	// one of the two gives it up.
 	ConditionSharedResourceWarning ConditionType = "SharedResourceWarning"
+	// ConditionDeletionError: the Application is being deleted with the
+	// resources finalizer and gyre cannot go on (a PreDelete or PostDelete
+	// hook failed or is refused, or the hooks cannot be rendered); its
+	// objects and the Application stay until it is resolved.
+	ConditionDeletionError ConditionType = "DeletionError"
 	// ConditionAutomationSuspended: automated sync is suspended after a
 	// rollback; see Status.AutomationSuspended.
 	ConditionAutomationSuspended ConditionType = "AutomationSuspended"
@@ -53,10 +58,13 @@ type Condition struct {
 }
 
 // SetCondition adds the condition t with message msg, or updates its
-// message. now is the caller's clock; it becomes LastTransitionTime (to the
-// second, as the API stores it) when the condition is new or its message
-// changed. It reports whether the status changed.
+// message. A message longer than MaxMessageLength is cut (see
+// TruncateMessage). now is the caller's clock; it becomes
+// LastTransitionTime (to the second, as the API stores it) when the
+// condition is new or its message changed. It reports whether the status
+// changed.
 func (s *Status) SetCondition(t ConditionType, msg string, now time.Time) bool {
+	msg = TruncateMessage(msg, MaxMessageLength)
 	ts := metav1.NewTime(now).Rfc3339Copy()
 	for i := range s.Conditions {
 		c := &s.Conditions[i]

@@ -20,7 +20,10 @@
 // options), spec.destination.namespace, spec.syncPolicy (automated
 // prune/selfHeal, syncOptions, retry), spec.ignoreDifferences and
 // spec.revisionHistoryLimit. Its status (sync, health, resources,
-// conditions, operationState, history) is the one record everybody reads.
+// conditions, operationState, history) is the one record everybody reads,
+// and it is bounded however many objects the Application manages
+// (Status.Bound, bounds.go): the per-object lists keep the most useful
+// entries and a summary that counts them all.
 // CRD returns the manifest; its OpenAPI schema rejects malformed specs at the
 // API server, and Application.Validate checks what a schema cannot.
 //

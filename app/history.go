@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,20 +27,16 @@ type HistoryEntry struct {
 }
 
 // AddHistory appends e with the next ID (one more than the newest entry, 1
-// for the first) and drops the oldest entries beyond limit. It returns the ID
-// given to e.
+// for the first) and drops the oldest entries beyond limit, which is at
+// most MaxHistoryLimit, and beyond MaxHistoryBytes. It returns the ID given
+// to e.
 func (s *Status) AddHistory(e HistoryEntry, limit int) int64 {
 	e.ID = 1
 	if n := len(s.History); n > 0 {
 		e.ID = s.History[n-1].ID + 1
 	}
-	s.History = append(s.History, e)
-	if drop := len(s.History) - max(limit, 0); drop > 0 {
-		s.History = append([]HistoryEntry(nil), s.History[drop:]...)
-	}
-	if len(s.History) == 0 {
-		s.History = nil
-	}
+	h := append(slices.Clone(s.History), e)
+	s.History = boundHistory(h, min(limit, MaxHistoryLimit))
 	return e.ID
 }
 

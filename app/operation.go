@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -68,7 +69,8 @@ type InitiatedBy struct {
 	Automated bool `json:"automated,omitempty"`
 }
 
-// Validate reports a request that does not set exactly one action.
+// Validate reports a request that does not set exactly one action, or a
+// sync whose syncOptions gyre does not know or support.
 func (o *Operation) Validate() error {
 	n := 0
 	for _, set := range []bool{o.Sync != nil, o.Rollback != nil, o.Resume != nil} {
@@ -83,6 +85,10 @@ func (o *Operation) Validate() error {
 		return errors.New("operation: more than one of sync, rollback and resume is set")
 	case o.Rollback != nil && o.Rollback.ID <= 0:
 		return errors.New("operation rollback: id must be a history entry id (> 0)")
+	case o.Sync != nil:
+		if err := o.Sync.SyncOptions.Check(ScopeApplication); err != nil {
+			return fmt.Errorf("operation sync: syncOptions %w", err)
+		}
 	}
 	return nil
 }

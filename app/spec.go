@@ -173,8 +173,11 @@ type AutomatedSync struct {
 }
 
 // IgnoreDifference names fields of matching objects that the comparison
-// ignores. Group and Kind are required ("" is the core group; "*" matches any
-// group or kind); Name and Namespace, when set, narrow the match.
+// ignores (and, with the RespectIgnoreDifferences sync option, that a sync
+// leaves at their live values). Group and Kind are required ("" is the core
+// group; "*" matches any group or kind); Name and Namespace, when set,
+// narrow the match. Package diff uses this type as it is: there is no copy
+// to keep in step.
 type IgnoreDifference struct {
 	Group     string `json:"group,omitempty"`
 	Kind      string `json:"kind"`

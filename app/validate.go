@@ -1,16 +1,16 @@
 package app
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
 
 // Validate reports what the CRD schema cannot: a destination server other
-// than this cluster, more than one source type, malformed sync options or
-// backoff durations. Each problem leads with its field path; all are joined.
-// The reconciler reports a failure as an InvalidSpecError condition and does
-// not sync.
+// than this cluster, more than one source type, sync options gyre does not
+// know or support (see SyncOptions.Check) or bad backoff durations. Each
+// problem leads with its field path; all are joined in a *SpecError. The
+// reconciler reports a failure as an InvalidSpecError condition and does not
+// sync.
 func (a *Application) Validate() error {
 	var errs []error
 	s := &a.Spec
@@ -32,8 +32,8 @@ func (a *Application) Validate() error {
 	}
 	if p := s.SyncPolicy; p != nil {
 		for i, o := range p.SyncOptions {
-			if k, _, ok := strings.Cut(o, "="); !ok || strings.TrimSpace(k) == "" {
-				errs = append(errs, fmt.Errorf("spec.syncPolicy.syncOptions[%d] %q: want Name=value", i, o))
+			if err := (SyncOptions{o}).Check(ScopeApplication); err != nil {
+				errs = append(errs, fmt.Errorf("spec.syncPolicy.syncOptions[%d] %w", i, err))
 			}
 		}
 		if _, err := p.Retry.Delay(0); err != nil {
@@ -43,5 +43,32 @@ func (a *Application) Validate() error {
 	if s.RevisionHistoryLimit != nil && *s.RevisionHistoryLimit < 0 {
 		errs = append(errs, fmt.Errorf("spec.revisionHistoryLimit %d: must not be negative", *s.RevisionHistoryLimit))
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return &SpecError{Problems: errs}
 }
+
+// SpecError is what Validate returns: the problems of an Application's spec
+// that the CRD schema cannot catch. The reconciler tells it from other
+// errors to report it as an InvalidSpecError condition.
+type SpecError struct {
+	// Problems each lead with the field they concern.
+	Problems []error
+}
+
+// Error joins the problems with "; ".
+func (e *SpecError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	return SpecErrorPrefix + strings.Join(msgs, "; ")
+}
+
+// SpecErrorPrefix begins the message of every SpecError, and so of the
+// InvalidSpecError condition the reconciler sets for one.
+const SpecErrorPrefix = "invalid spec: "
+
+// Unwrap returns the problems.
+func (e *SpecError) Unwrap() []error { return e.Problems }

@@ -126,7 +126,7 @@ func SyncStatus(results []Result) app.SyncStatus {
 // Options tunes Compare. The zero value means DefaultOptions.
 type Options struct {
 	// Ignore lists the Application's ignoreDifferences rules.
-	Ignore []Ignore `json:"ignore,omitempty"`
+	Ignore []app.IgnoreDifference `json:"ignore,omitempty"`
 	// FieldManager is the field manager gyre applies with; default "gyre".
 	FieldManager string `json:"fieldManager,omitempty"`
 	// Concurrency bounds how many objects are compared (and dry-run) at

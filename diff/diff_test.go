@@ -355,9 +355,9 @@ func TestCompareRejects(t *testing.T) {
 		want  string
 	}{
 		{"empty pair", context.Background(), []Pair{{}}, Options{}, "diff pair 0: neither desired nor live object"},
-		{"bad jq", context.Background(), pair, Options{Ignore: []Ignore{{}, {JQPathExpressions: []string{".spec | ["}}}},
+		{"bad jq", context.Background(), pair, Options{Ignore: []app.IgnoreDifference{{}, {JQPathExpressions: []string{".spec | ["}}}},
 			`ignoreDifferences[1] jq path expression ".spec | ["`},
-		{"bad pointer", context.Background(), pair, Options{Ignore: []Ignore{{JSONPointers: []string{"spec/replicas"}}}},
+		{"bad pointer", context.Background(), pair, Options{Ignore: []app.IgnoreDifference{{JSONPointers: []string{"spec/replicas"}}}},
 			`ignoreDifferences[0] JSON pointer "spec/replicas": must start with /`},
 		{"cancelled", cancelled, pair, Options{}, "context canceled"},
 	}

@@ -62,15 +62,20 @@
 //
 // # Ignoring differences
 //
-// An Application's ignoreDifferences rules (Ignore) select objects by group,
-// kind, name and namespace (empty matches any) and name what to drop from
+// An Application's ignoreDifferences rules (app.IgnoreDifference, used as
+// they are: diff keeps no copy of the type) select objects by group and kind
+// ("" is the core group, "*" any group or kind) and, when set, name and
+// namespace, and name what to drop from
 // the desired, predicted and live copies before comparing: RFC 6901 JSON
 // pointers, jq path expressions (gojq: every path of path(expr) is deleted;
 // an expression that does not apply to an object removes nothing) and
 // managed-field managers (every field those managers own in the live
 // object's managedFields, e.g. an HPA's spec.replicas owned by
 // kube-controller-manager). The results carry the copies with the ignored
-// fields removed, so the diff shown matches the status.
+// fields removed, so the diff shown matches the status. KeepIgnored serves
+// the RespectIgnoreDifferences sync option: it gives a desired object the
+// live values of the fields the rules ignore, so that applying it leaves
+// them as they are.
 //
 // # Extraneous objects
 //

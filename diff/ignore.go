@@ -14,46 +14,18 @@ import (
 	"github.com/gyre-cd/gyre/app"
 )
 
-// Ignore is one ignoreDifferences rule of an Application: differences in the
-// paths it names, on the objects it matches, do not count. It mirrors the
-// Application API's entry; the reconciler converts.
-type Ignore struct {
-	// Group, Kind, Name and Namespace select the objects the rule applies
-	// to; empty matches any.
-	Group     string `json:"group,omitempty"`
-	Kind      string `json:"kind,omitempty"`
-	Name      string `json:"name,omitempty"`
-	Namespace string `json:"namespace,omitempty"`
-	// JSONPointers are RFC 6901 pointers, e.g. "/spec/replicas".
-	JSONPointers []string `json:"jsonPointers,omitempty"`
-	// JQPathExpressions are jq path expressions, e.g.
-	// `.spec.template.spec.containers[] | select(.name == "x") | .image`;
-	// every path they produce is removed.
-	JQPathExpressions []string `json:"jqPathExpressions,omitempty"`
-	// ManagedFieldsManagers names field managers (e.g.
-	// "kube-controller-manager" for an HPA's replicas): every field they own
-	// in the live object is removed from both sides.
-	ManagedFieldsManagers []string `json:"managedFieldsManagers,omitempty"`
-}
-
-// Matches reports whether the rule applies to the object with key k.
-func (i Ignore) Matches(k app.ResourceKey) bool {
-	return (i.Group == "" || i.Group == k.Group) &&
-		(i.Kind == "" || i.Kind == k.Kind) &&
-		(i.Name == "" || i.Name == k.Name) &&
-		(i.Namespace == "" || i.Namespace == k.Namespace)
-}
-
-// compiledIgnore is an Ignore with its pointers split and its jq compiled.
+// compiledIgnore is an ignoreDifferences rule (app.IgnoreDifference, the
+// Application's own type: diff keeps no copy of it) with its pointers split
+// and its jq compiled.
 type compiledIgnore struct {
-	rule     Ignore
+	rule     app.IgnoreDifference
 	pointers [][]string
 	jq       []*gojq.Code
 }
 
 // compileIgnores checks and compiles rules once per Compare; a bad pointer or
 // expression is the caller's error, reported with its position.
-func compileIgnores(rules []Ignore) ([]compiledIgnore, error) {
+func compileIgnores(rules []app.IgnoreDifference) ([]compiledIgnore, error) {
 	out := make([]compiledIgnore, len(rules))
 	for i, r := range rules {
 		out[i].rule = r
@@ -193,6 +165,26 @@ func removePointer(v any, tokens []string) any {
 // syntax tree around the parsed expression, so the expression cannot escape
 // its path(...), and it sees an empty environment ($ENV, env).
 func compilePathExpression(expr string) (*gojq.Code, error) {
+	paths, err := pathsQuery(expr)
+	if err != nil {
+		return nil, err
+	}
+	return gojq.Compile(jqCall("delpaths", paths), gojq.WithEnvironLoader(func() []string { return nil }))
+}
+
+// compilePathList compiles a jq path expression into a query that lists the
+// paths it produces, [path(expr)], built as compilePathExpression builds its
+// query.
+func compilePathList(expr string) (*gojq.Code, error) {
+	paths, err := pathsQuery(expr)
+	if err != nil {
+		return nil, err
+	}
+	return gojq.Compile(paths, gojq.WithEnvironLoader(func() []string { return nil }))
+}
+
+// pathsQuery parses expr and returns the query [path(expr)].
+func pathsQuery(expr string) (*gojq.Query, error) {
 	q, err := gojq.Parse(expr)
 	if err != nil {
 		return nil, err
@@ -200,11 +192,12 @@ func compilePathExpression(expr string) (*gojq.Code, error) {
 	if len(q.Imports) > 0 || q.Meta != nil {
 		return nil, fmt.Errorf("imports are not allowed")
 	}
-	call := func(name string, arg *gojq.Query) *gojq.Query {
-		return &gojq.Query{Term: &gojq.Term{Type: gojq.TermTypeFunc, Func: &gojq.Func{Name: name, Args: []*gojq.Query{arg}}}}
-	}
-	paths := &gojq.Query{Term: &gojq.Term{Type: gojq.TermTypeArray, Array: &gojq.Array{Query: call("path", q)}}}
-	return gojq.Compile(call("delpaths", paths), gojq.WithEnvironLoader(func() []string { return nil }))
+	return &gojq.Query{Term: &gojq.Term{Type: gojq.TermTypeArray, Array: &gojq.Array{Query: jqCall("path", q)}}}, nil
+}
+
+// jqCall returns the query name(arg).
+func jqCall(name string, arg *gojq.Query) *gojq.Query {
+	return &gojq.Query{Term: &gojq.Term{Type: gojq.TermTypeFunc, Func: &gojq.Func{Name: name, Args: []*gojq.Query{arg}}}}
 }
 
 // JQTimeout bounds one jq path expression on one object: an expression from

@@ -62,34 +62,34 @@ func TestApplyIgnores(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		rule Ignore
+		rule app.IgnoreDifference
 		want func(map[string]any)
 	}{
-		{"pointer to a field", Ignore{JSONPointers: []string{"/spec/replicas"}}, func(m map[string]any) {
+		{"pointer to a field", app.IgnoreDifference{JSONPointers: []string{"/spec/replicas"}}, func(m map[string]any) {
 			delete(m["spec"].(map[string]any), "replicas")
 		}},
-		{"escaped pointer", Ignore{JSONPointers: []string{"/metadata/annotations/a~1b"}}, func(m map[string]any) {
+		{"escaped pointer", app.IgnoreDifference{JSONPointers: []string{"/metadata/annotations/a~1b"}}, func(m map[string]any) {
 			delete(m["metadata"].(map[string]any)["annotations"].(map[string]any), "a/b")
 		}},
-		{"pointer to a list item", Ignore{JSONPointers: []string{"/spec/containers/0"}}, func(m map[string]any) {
+		{"pointer to a list item", app.IgnoreDifference{JSONPointers: []string{"/spec/containers/0"}}, func(m map[string]any) {
 			s := m["spec"].(map[string]any)
 			s["containers"] = s["containers"].([]any)[1:]
 		}},
-		{"pointers that do not exist", Ignore{JSONPointers: []string{"/spec/nope/x", "/spec/containers/7", "/spec/containers/01", "/spec/replicas/x"}}, func(map[string]any) {}},
-		{"jq select", Ignore{JQPathExpressions: []string{`.spec.containers[] | select(.name == "x") | .image`}}, func(m map[string]any) {
+		{"pointers that do not exist", app.IgnoreDifference{JSONPointers: []string{"/spec/nope/x", "/spec/containers/7", "/spec/containers/01", "/spec/replicas/x"}}, func(map[string]any) {}},
+		{"jq select", app.IgnoreDifference{JQPathExpressions: []string{`.spec.containers[] | select(.name == "x") | .image`}}, func(m map[string]any) {
 			delete(m["spec"].(map[string]any)["containers"].([]any)[1].(map[string]any), "image")
 		}},
-		{"jq several paths", Ignore{JQPathExpressions: []string{`.spec.containers[].image`}}, func(m map[string]any) {
+		{"jq several paths", app.IgnoreDifference{JQPathExpressions: []string{`.spec.containers[].image`}}, func(m map[string]any) {
 			for _, c := range m["spec"].(map[string]any)["containers"].([]any) {
 				delete(c.(map[string]any), "image")
 			}
 		}},
-		{"jq on a missing list removes nothing", Ignore{JQPathExpressions: []string{`.spec.initContainers[].image`}}, func(map[string]any) {}},
-		{"jq sees no environment", Ignore{JQPathExpressions: []string{`.spec | select($ENV | length > 0) | .replicas`}}, func(map[string]any) {}},
+		{"jq on a missing list removes nothing", app.IgnoreDifference{JQPathExpressions: []string{`.spec.initContainers[].image`}}, func(map[string]any) {}},
+		{"jq sees no environment", app.IgnoreDifference{JQPathExpressions: []string{`.spec | select($ENV | length > 0) | .replicas`}}, func(map[string]any) {}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rules, err := compileIgnores([]Ignore{tt.rule})
+			rules, err := compileIgnores([]app.IgnoreDifference{tt.rule})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestApplyIgnores(t *testing.T) {
 // for hours is stopped at JQTimeout with an error naming it.
 func TestJQDeadline(t *testing.T) {
 	expr := `.metadata | select(last(range(1e12)) > 0) | .name`
-	rules, err := compileIgnores([]Ignore{{JQPathExpressions: []string{expr}}})
+	rules, err := compileIgnores([]app.IgnoreDifference{{JQPathExpressions: []string{expr}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func FuzzIgnoreRules(f *testing.F) {
 		f.Add(seed[0], seed[1])
 	}
 	f.Fuzz(func(t *testing.T, pointer, expr string) {
-		rules, err := compileIgnores([]Ignore{{JSONPointers: []string{pointer}, JQPathExpressions: []string{expr}}})
+		rules, err := compileIgnores([]app.IgnoreDifference{{JSONPointers: []string{pointer}, JQPathExpressions: []string{expr}}})
 		if err != nil {
 			return
 		}
@@ -159,24 +159,40 @@ func FuzzIgnoreRules(f *testing.F) {
 	})
 }
 
+// TestIgnoreMatches runs the json-pointer case with rules that select the
+// Deployment (group apps) in different ways: "" is the core group only, "*"
+// any group or kind, and name and namespace narrow when set.
 func TestIgnoreMatches(t *testing.T) {
-	k := app.ResourceKey{Group: "apps", Kind: "Deployment", Namespace: "prod", Name: "api"}
+	tc := loadCase(t, "testdata/deployment-ignore-json-pointer")
+	name, ns := tc.desired.GetName(), tc.desired.GetNamespace()
+	rule := func(group, kind, name, namespace string) app.IgnoreDifference {
+		return app.IgnoreDifference{Group: group, Kind: kind, Name: name, Namespace: namespace, JSONPointers: []string{"/spec/replicas"}}
+	}
 	tests := []struct {
-		name string
-		rule Ignore
-		want bool
+		name    string
+		rule    app.IgnoreDifference
+		ignored bool
 	}{
-		{"empty matches any", Ignore{}, true},
-		{"all fields", Ignore{Group: "apps", Kind: "Deployment", Namespace: "prod", Name: "api"}, true},
-		{"other group", Ignore{Group: "batch", Kind: "Deployment"}, false},
-		{"empty group matches any group", Ignore{Group: "", Kind: "Deployment"}, true},
-		{"other name", Ignore{Kind: "Deployment", Name: "web"}, false},
-		{"other namespace", Ignore{Namespace: "dev"}, false},
+		{"group and kind", rule("apps", "Deployment", "", ""), true},
+		{"any group", rule("*", "Deployment", "", ""), true},
+		{"any group, any kind", rule("*", "*", "", ""), true},
+		{"any kind of the group", rule("apps", "*", "", ""), true},
+		{"empty group is the core group", rule("", "Deployment", "", ""), false},
+		{"other group", rule("batch", "Deployment", "", ""), false},
+		{"other kind", rule("apps", "StatefulSet", "", ""), false},
+		{"name and namespace", rule("apps", "Deployment", name, ns), true},
+		{"other name", rule("apps", "Deployment", "other", ""), false},
+		{"other namespace", rule("*", "*", "", "other"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.rule.Matches(k); got != tt.want {
-				t.Errorf("Matches = %v, want %v", got, tt.want)
+			r, _ := tc.run(t, Options{Ignore: []app.IgnoreDifference{tt.rule}})
+			want := OutOfSync
+			if tt.ignored {
+				want = InSync
+			}
+			if r.Status != want {
+				t.Errorf("rule %+v: status %s, want %s", tt.rule, r.Status, want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -18,21 +19,49 @@ const contextLines = 3
 const maxEditDistance = 1000
 
 // unified renders the YAML of live against predicted (either may be nil) as
-// a unified diff whose headers name the object.
+// a unified diff whose headers name the object. When either does not render
+// as YAML (the YAML encoder refuses some control characters in strings, DEL
+// for one), both are rendered as indented JSON instead, so that a
+// difference always shows.
 func unified(key app.ResourceKey, live, predicted *unstructured.Unstructured) string {
-	return unifiedDiff("live "+key.String(), "desired "+key.String(), toYAML(live), toYAML(predicted), contextLines)
+	a, errA := marshalYAML(live)
+	b, errB := marshalYAML(predicted)
+	if errA != nil || errB != nil {
+		a, b = toJSON(live), toJSON(predicted)
+	}
+	return unifiedDiff("live "+key.String(), "desired "+key.String(), a, b, contextLines)
 }
 
-// toYAML renders obj with sorted keys; nil renders as nothing.
+// toYAML renders obj with sorted keys; nil renders as nothing, and an
+// object the YAML encoder refuses as a comment saying why.
 func toYAML(obj *unstructured.Unstructured) string {
-	if obj == nil {
-		return ""
-	}
-	b, err := yaml.Marshal(obj.Object)
+	s, err := marshalYAML(obj)
 	if err != nil {
 		return fmt.Sprintf("# cannot render as YAML: %v\n", err)
 	}
-	return string(b)
+	return s
+}
+
+// marshalYAML renders obj as YAML with sorted keys; nil renders as nothing.
+func marshalYAML(obj *unstructured.Unstructured) (string, error) {
+	if obj == nil {
+		return "", nil
+	}
+	b, err := yaml.Marshal(obj.Object)
+	return string(b), err
+}
+
+// toJSON renders obj as indented JSON with sorted keys, one line per field
+// like YAML; nil renders as nothing.
+func toJSON(obj *unstructured.Unstructured) string {
+	if obj == nil {
+		return ""
+	}
+	b, err := json.MarshalIndent(obj.Object, "", "  ")
+	if err != nil {
+		return fmt.Sprintf("# cannot render as JSON: %v\n", err)
+	}
+	return string(b) + "\n"
 }
 
 // opKind is what an edit does to a line.

@@ -4,6 +4,10 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gyre-cd/gyre/app"
 )
 
 func TestUnifiedDiff(t *testing.T) {
@@ -113,5 +117,20 @@ func TestMyersFallsBackBeyondLimit(t *testing.T) {
 	edits := myers(a, b)
 	if len(edits) != 2*maxEditDistance || edits[0].kind != opDelete || edits[len(edits)-1].kind != opInsert {
 		t.Errorf("got %d edits, want all deletions then all insertions", len(edits))
+	}
+}
+
+// TestUnifiedControlCharacters: an object holding a character the YAML
+// encoder refuses (DEL) still shows its difference, in JSON, rather than
+// two identical error lines and no diff at all.
+func TestUnifiedControlCharacters(t *testing.T) {
+	live := &unstructured.Unstructured{Object: map[string]any{"kind": "ConfigMap", "data": map[string]any{"banner": "\x1b[1mhi\x7f"}}}
+	predicted := live.DeepCopy()
+	predicted.Object["data"].(map[string]any)["banner"] = "plain"
+	got := unified(app.ResourceKey{Kind: "ConfigMap", Name: "c"}, live, predicted)
+	for _, want := range []string{`-    "banner": "\u001b[1mhi` + "\x7f" + `"`, `+    "banner": "plain"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("diff lacks %q:\n%s", want, got)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/internal/testsupport"
 )
 
 // rows returns the rows of a table the CLI printed, each split into its
@@ -122,7 +123,7 @@ func TestCLIManualApp(t *testing.T) {
 			SyncPolicy:  &app.SyncPolicy{SyncOptions: app.SyncOptions{"CreateNamespace=true"}},
 		},
 	})
-	eventually(t, time.Minute, func() (bool, string) {
+	testsupport.Eventually(t, time.Minute, func() (bool, string) {
 		a, ok := getApp(t, "gyre", name)
 		if !ok {
 			return false, "not in the API yet"
@@ -229,7 +230,7 @@ func TestCLIProjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { projects.Delete(context.Background(), name, metav1.DeleteOptions{}) })
-	eventually(t, 30*time.Second, func() (bool, string) {
+	testsupport.Eventually(t, 30*time.Second, func() (bool, string) {
 		stdout, _, _ = runGyre(t, "proj", "list")
 		return strings.Contains(stdout, name), stdout
 	})

@@ -405,24 +405,6 @@ func getApp(tb testing.TB, namespace, name string) (a *app.Application, ok bool)
 	return a, true
 }
 
-// eventually polls cond every 50ms until it reports done, and fails the test
-// with cond's last word when timeout passes first. It returns how long it
-// took.
-func eventually(tb testing.TB, timeout time.Duration, cond func() (done bool, state string)) time.Duration {
-	tb.Helper()
-	start := time.Now()
-	for {
-		done, state := cond()
-		if done {
-			return time.Since(start)
-		}
-		if time.Since(start) > timeout {
-			tb.Fatalf("not reached after %s: %s", timeout, state)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // dynamicClient returns a client for the embedded cluster, through the
 // kubeconfig gyre up wrote.
 func dynamicClient(tb testing.TB) dynamic.Interface {

@@ -9,72 +9,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	gogit "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/internal/testsupport"
 )
 
 // webhookDeadline is how long an Application may take from an accepted
 // webhook to Synced at the pushed commit.
 const webhookDeadline = 30 * time.Second
-
-// gitRepo is a real git repository on disk that an Application tracks.
-type gitRepo struct {
-	tb   testing.TB
-	dir  string
-	repo *gogit.Repository
-}
-
-// newGitRepo makes a repository with branch main in a temporary directory.
-func newGitRepo(tb testing.TB) *gitRepo {
-	tb.Helper()
-	dir := tb.TempDir()
-	r, err := gogit.PlainInitWithOptions(dir, &gogit.PlainInitOptions{
-		InitOptions: gogit.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName("main")},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &gitRepo{tb: tb, dir: dir, repo: r}
-}
-
-// commit writes files (path → content) and commits them on main,
-// returning the commit SHA.
-func (g *gitRepo) commit(msg string, files map[string]string) string {
-	g.tb.Helper()
-	wt, err := g.repo.Worktree()
-	if err != nil {
-		g.tb.Fatal(err)
-	}
-	for name, content := range files {
-		p := filepath.Join(g.dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			g.tb.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			g.tb.Fatal(err)
-		}
-		if _, err := wt.Add(name); err != nil {
-			g.tb.Fatal(err)
-		}
-	}
-	sig := &object.Signature{Name: "e2e", Email: "e2e@localhost", When: time.Now()}
-	h, err := wt.Commit(msg, &gogit.CommitOptions{Author: sig, Committer: sig})
-	if err != nil {
-		g.tb.Fatal(err)
-	}
-	return h.String()
-}
 
 // configMaps returns n ConfigMap manifests under dir, whose data carry
 // version.
@@ -286,22 +234,22 @@ func TestWebhooks(t *testing.T) {
 	needGyre(t)
 	for _, h := range hookSenders() {
 		t.Run(h.provider, func(t *testing.T) {
-			repo := newGitRepo(t)
+			repo := testsupport.NewRepo(t)
 			name := uniqueName("hook-" + h.provider)
-			first := repo.commit("first", configMaps("app", 2, "1"))
-			automatedApp(t, name, repo.dir, "app")
-			eventually(t, time.Minute, func() (bool, string) { return syncedAt(t, name, first) })
+			first := repo.Commit("first", configMaps("app", 2, "1"))
+			automatedApp(t, name, repo.Dir, "app")
+			testsupport.Eventually(t, time.Minute, func() (bool, string) { return syncedAt(t, name, first) })
 
 			files := configMaps("app", 2, "2")
 			pushed := time.Now()
-			second := repo.commit("second", files)
+			second := repo.Commit("second", files)
 			var changed []string
 			for f := range files {
 				changed = append(changed, f)
 			}
 
 			rejected := webhookCount(t, h.provider, "unauthorized")
-			if code := h.post(t, repo.dir, second, changed, "forged-"+webhookSecrets[h.provider]); code != http.StatusUnauthorized {
+			if code := h.post(t, repo.Dir, second, changed, "forged-"+webhookSecrets[h.provider]); code != http.StatusUnauthorized {
 				t.Fatalf("webhook with a forged signature: %d, want 401", code)
 			}
 			if got := webhookCount(t, h.provider, "unauthorized"); got != rejected+1 {
@@ -311,10 +259,10 @@ func TestWebhooks(t *testing.T) {
 				t.Fatalf("a forged webhook moved the Application to %.7s", a.Status.Sync.Revision)
 			}
 
-			if code := h.post(t, repo.dir, second, changed, webhookSecrets[h.provider]); code != http.StatusAccepted {
+			if code := h.post(t, repo.Dir, second, changed, webhookSecrets[h.provider]); code != http.StatusAccepted {
 				t.Fatalf("webhook: %d, want 202", code)
 			}
-			took := eventually(t, webhookDeadline, func() (bool, string) { return syncedAt(t, name, second) })
+			took := testsupport.Eventually(t, webhookDeadline, func() (bool, string) { return syncedAt(t, name, second) })
 			t.Logf("%s: webhook → Synced at %.7s in %s (commit → Synced %s)", h.provider, second, took.Round(time.Millisecond), time.Since(pushed).Round(time.Millisecond))
 		})
 	}
@@ -326,25 +274,25 @@ func TestWebhooks(t *testing.T) {
 func BenchmarkWebhookToSynced(b *testing.B) {
 	needGyre(b)
 	h := hookSenders()[len(hookSenders())-1]
-	repo := newGitRepo(b)
+	repo := testsupport.NewRepo(b)
 	name := uniqueName("bench-hook")
-	sha := repo.commit("v0", configMaps("app", 10, "0"))
-	automatedApp(b, name, repo.dir, "app")
-	eventually(b, time.Minute, func() (bool, string) { return syncedAt(b, name, sha) })
+	sha := repo.Commit("v0", configMaps("app", 10, "0"))
+	automatedApp(b, name, repo.Dir, "app")
+	testsupport.Eventually(b, time.Minute, func() (bool, string) { return syncedAt(b, name, sha) })
 
 	var total time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
 		files := configMaps("app", 10, strconv.Itoa(i+1))
-		sha = repo.commit(fmt.Sprintf("v%d", i+1), files)
+		sha = repo.Commit(fmt.Sprintf("v%d", i+1), files)
 		var changed []string
 		for f := range files {
 			changed = append(changed, f)
 		}
 		b.StartTimer()
 		start := time.Now()
-		if code := h.post(b, repo.dir, sha, changed, webhookSecrets[h.provider]); code != http.StatusAccepted {
+		if code := h.post(b, repo.Dir, sha, changed, webhookSecrets[h.provider]); code != http.StatusAccepted {
 			b.Fatalf("webhook: %d, want 202", code)
 		}
 		for {

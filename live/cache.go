@@ -37,11 +37,17 @@ type Options struct {
 	// namespaced kinds to these namespaces, one watch each, for a gyre whose
 	// RBAC grants only them; empty watches cluster-wide.
 	Namespaces []string
+	// IdleTimeout is how long the descendant watches of a namespace that
+	// RetainNamespaces leaves out, and that no WatchNamespace asked for,
+	// keep running before RetainNamespaces stops them. Default 10m.
+	IdleTimeout time.Duration
+	// Now is the clock IdleTimeout is measured with. Default time.Now.
+	Now func() time.Time
 }
 
 // DefaultOptions returns the defaults New applies to unset fields.
 func DefaultOptions() Options {
-	return Options{OnChange: func(types.NamespacedName) {}, Logger: slog.Default()}
+	return Options{OnChange: func(types.NamespacedName) {}, Logger: slog.Default(), IdleTimeout: 10 * time.Minute, Now: time.Now}
 }
 
 // withDefaults fills the unset fields of o from DefaultOptions.
@@ -55,6 +61,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ResyncPeriod < 0 {
 		o.ResyncPeriod = 0
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = d.IdleTimeout
+	}
+	if o.Now == nil {
+		o.Now = d.Now
 	}
 	return o
 }

@@ -23,6 +23,13 @@
 // them. Their managedFields are dropped to save memory; managed objects keep
 // theirs, because diff reads them.
 //
+// Descendant watches are released when no Application deploys to their
+// namespace any more: the reconciler calls Cache.RetainNamespaces
+// periodically with the namespaces in use, and the watches of any other
+// namespace that WatchNamespace has not asked for within
+// Options.IdleTimeout are stopped, with their event handlers, and their
+// objects dropped. The managed watches, one per kind, stay.
+//
 // Every object is indexed by uid and by its owners' uids, managed objects
 // also by Application, and EndpointSlices by Service, so that finding an
 // app's objects, an object's children or an object's owner costs the size of

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"sync/atomic"
 	"time"
 
@@ -57,6 +58,9 @@ type namespaceWatch struct {
 	namespace string
 	watches   []*watch
 	stop      context.CancelFunc
+	// lastUsed is when WatchNamespace or RetainNamespaces last asked for
+	// the namespace; guarded by Cache.mu.
+	lastUsed time.Time
 }
 
 // byKind returns the namespace's watch of kind gk, or nil.
@@ -191,10 +195,11 @@ func (c *Cache) namespaceWatch(runCtx context.Context, ns string) (*namespaceWat
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if nw := c.namespaces[ns]; nw != nil {
+		nw.lastUsed = c.opts.Now()
 		return nw, nil
 	}
 	nsCtx, stop := context.WithCancel(runCtx)
-	nw := &namespaceWatch{namespace: ns, stop: stop}
+	nw := &namespaceWatch{namespace: ns, stop: stop, lastUsed: c.opts.Now()}
 	for _, d := range descendants() {
 		w := &watch{gvr: d.gvr, gvk: d.gvr.GroupVersion().WithKind(d.kind), namespace: ns, metadataOnly: d.metadataOnly}
 		idx := cache.Indexers{indexUID: indexByUID, indexOwner: indexByOwner}
@@ -208,7 +213,7 @@ func (c *Cache) namespaceWatch(runCtx context.Context, ns string) (*namespaceWat
 			inf = dynamicinformer.NewFilteredDynamicInformer(c.dynamic, d.gvr, ns, c.opts.ResyncPeriod, idx, nil).Informer()
 		}
 		if err := c.run(nsCtx, w, inf, dropManagedFields, c.descendantHandler()); err != nil {
-			stop()
+			nw.close()
 			return nil, err
 		}
 		nw.watches = append(nw.watches, w)
@@ -218,16 +223,62 @@ func (c *Cache) namespaceWatch(runCtx context.Context, ns string) (*namespaceWat
 	return nw, nil
 }
 
-// ForgetNamespace stops the descendant watches of ns and drops what they
-// cached, e.g. after the namespace stopped being any Application's
-// destination. A later WatchNamespace starts them again.
+// ForgetNamespace stops the descendant watches of ns, with their event
+// handlers, and drops what they cached, e.g. after the namespace stopped
+// being any Application's destination. A later WatchNamespace starts them
+// again.
 func (c *Cache) ForgetNamespace(ns string) {
 	c.mu.Lock()
 	nw := c.namespaces[ns]
 	delete(c.namespaces, ns)
 	c.mu.Unlock()
 	if nw != nil {
-		nw.stop()
+		nw.close()
+	}
+}
+
+// RetainNamespaces tells the cache which namespaces still need their
+// descendant watches (the destinations of the Applications there are), and
+// stops those of every other namespace that no WatchNamespace has asked for
+// within Options.IdleTimeout, as ForgetNamespace does. The grace period
+// keeps an app that moves away and back, or a namespace that is briefly
+// nobody's, from restarting watches. It returns the namespaces whose
+// watches it stopped, sorted. The reconciler calls it periodically.
+func (c *Cache) RetainNamespaces(namespaces []string) []string {
+	now := c.opts.Now()
+	keep := make(map[string]bool, len(namespaces))
+	for _, ns := range namespaces {
+		keep[ns] = true
+	}
+	var idle []*namespaceWatch
+	c.mu.Lock()
+	for ns, nw := range c.namespaces {
+		switch {
+		case keep[ns]:
+			nw.lastUsed = now
+		case now.Sub(nw.lastUsed) >= c.opts.IdleTimeout:
+			delete(c.namespaces, ns)
+			idle = append(idle, nw)
+		}
+	}
+	c.mu.Unlock()
+	stopped := make([]string, 0, len(idle))
+	for _, nw := range idle {
+		nw.close()
+		stopped = append(stopped, nw.namespace)
+		c.log.Debug("stopped watching namespace", "namespace", nw.namespace)
+	}
+	sort.Strings(stopped)
+	return stopped
+}
+
+// close stops nw's informers and removes their event handlers.
+func (nw *namespaceWatch) close() {
+	nw.stop()
+	for _, w := range nw.watches {
+		if w.informer != nil {
+			_ = w.informer.RemoveEventHandler(w.registration)
+		}
 	}
 }
 

@@ -18,7 +18,7 @@
 // kustomize library in-process on an in-memory copy of exactly the files
 // the kustomizations refer to, every reference checked before the build
 // starts (see below); the Application's overrides (images, namePrefix,
-// nameSuffix, namespace, commonLabels) are written into that copy of the
+// nameSuffix, namespace, commonLabels, commonAnnotations) are written into that copy of the
 // target kustomization, as `kustomize edit` would. Helm renders a chart
 // with the Helm library as `helm template` would: vendored (charts/) and
 // local (file://) dependencies, values in Helm's precedence checked against

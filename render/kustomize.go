@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -177,20 +177,12 @@ func editKustomization(data []byte, opts KustomizeOptions) ([]byte, bool, error)
 			return nil, false, err
 		}
 	}
-	if len(opts.CommonLabels) > 0 {
-		labels, err := node.Pipe(kyaml.LookupCreate(kyaml.MappingNode, "commonLabels"))
-		if err != nil {
+	for _, f := range []struct {
+		field string
+		m     map[string]string
+	}{{"commonLabels", opts.CommonLabels}, {"commonAnnotations", opts.CommonAnnotations}} {
+		if err := mergeMap(node, f.field, f.m); err != nil {
 			return nil, false, err
-		}
-		keys := make([]string, 0, len(opts.CommonLabels))
-		for k := range opts.CommonLabels {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if err := labels.PipeE(kyaml.SetField(k, kyaml.NewStringRNode(opts.CommonLabels[k]))); err != nil {
-				return nil, false, err
-			}
 		}
 	}
 	if len(opts.Images) > 0 {
@@ -223,6 +215,26 @@ func editKustomization(data []byte, opts KustomizeOptions) ([]byte, bool, error)
 		return nil, false, err
 	}
 	return []byte(s), keepOrigin, nil
+}
+
+// mergeMap sets every entry of m in the kustomization's map field, adding
+// to the entries it has and replacing those with the same key. Keys are set
+// in sorted order so that the edited file, and the render, do not depend on
+// map order.
+func mergeMap(node *kyaml.RNode, field string, m map[string]string) error {
+	if len(m) == 0 {
+		return nil
+	}
+	dst, err := node.Pipe(kyaml.LookupCreate(kyaml.MappingNode, field))
+	if err != nil {
+		return fmt.Errorf("%s: %w", field, err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if err := dst.PipeE(kyaml.SetField(k, kyaml.NewStringRNode(m[k]))); err != nil {
+			return fmt.Errorf("%s %q: %w", field, k, err)
+		}
+	}
+	return nil
 }
 
 // scalarList returns the scalar values of a sequence node.

@@ -36,12 +36,14 @@ func TestParseImageOverride(t *testing.T) {
 }
 
 func TestEditKustomization(t *testing.T) {
-	in := "resources: [a.yaml]\nnamePrefix: old-\nimages:\n  - name: web\n    newTag: \"1\"\n  - name: db\n    newName: postgres\ncommonLabels:\n  keep: me\n  team: old\n"
+	in := "resources: [a.yaml]\nnamePrefix: old-\nimages:\n  - name: web\n    newTag: \"1\"\n  - name: db\n    newName: postgres\ncommonLabels:\n  keep: me\n  team: old\ncommonAnnotations:\n  stays: here\n  owner: old\n"
 	out, keep, err := editKustomization([]byte(in), KustomizeOptions{
-		Images:       []string{"web:2", "cache=redis:7"},
-		NamePrefix:   "new-",
-		Namespace:    "0123", // must stay a string
-		CommonLabels: map[string]string{"team": "payments"},
+		Images:            []string{"web:2", "cache=redis:7"},
+		NamePrefix:        "new-",
+		NameSuffix:        "-eu",
+		Namespace:         "0123", // must stay a string
+		CommonLabels:      map[string]string{"team": "payments"},
+		CommonAnnotations: map[string]string{"owner": "payments", "port": "8080"}, // port must stay a string
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,12 +52,17 @@ func TestEditKustomization(t *testing.T) {
 		t.Error("keepOrigin = true for a kustomization that did not ask for origin annotations")
 	}
 	for _, s := range []string{
-		"buildMetadata:\n- originAnnotations", "namePrefix: new-", `namespace: "0123"`,
-		"keep: me", "team: payments", "name: web\n  newTag: \"2\"", "name: db\n  newName: postgres",
+		"buildMetadata:\n- originAnnotations", "namePrefix: new-", "nameSuffix: -eu", `namespace: "0123"`,
+		"keep: me", "team: payments", "stays: here", "owner: payments", `port: "8080"`, "name: web\n  newTag: \"2\"", "name: db\n  newName: postgres",
 		"name: cache\n  newName: redis\n  newTag: \"7\"", "resources: [a.yaml]",
 	} {
 		if !strings.Contains(string(out), s) {
 			t.Errorf("edited kustomization lacks %q:\n%s", s, out)
+		}
+	}
+	for _, s := range []string{"team: old", "owner: old"} {
+		if strings.Contains(string(out), s) {
+			t.Errorf("edited kustomization still has %q, want it overridden:\n%s", s, out)
 		}
 	}
 	_, keep, err = editKustomization([]byte("buildMetadata: [originAnnotations]\n"), KustomizeOptions{})

@@ -91,6 +91,9 @@ type KustomizeOptions struct {
 	Namespace string `json:"namespace,omitempty"`
 	// CommonLabels are added to (and override) the kustomization's commonLabels.
 	CommonLabels map[string]string `json:"commonLabels,omitempty"`
+	// CommonAnnotations are added to (and override) the kustomization's
+	// commonAnnotations.
+	CommonAnnotations map[string]string `json:"commonAnnotations,omitempty"`
 }
 
 // HelmOptions are the release and values of a Helm chart. Values are merged

@@ -1,6 +1,8 @@
 package render_test
 
 import (
+	"os"
+	"slices"
 	"testing"
 	"testing/fstest"
 
@@ -68,5 +70,30 @@ func TestHelmCapabilitiesDoNotLeak(t *testing.T) {
 	}
 	if after := len(chartutil.DefaultCapabilities.APIVersions); after != before {
 		t.Errorf("Helm's DefaultCapabilities grew from %d to %d API versions", before, after)
+	}
+}
+
+// TestHelmSkipCRDs: SkipCRDs leaves out the chart's crds/ directory and
+// nothing else; without it the CRDs come first.
+func TestHelmSkipCRDs(t *testing.T) {
+	fsys := os.DirFS("testdata/helm-hooks/in")
+	kinds := func(skip bool) []string {
+		t.Helper()
+		res, err := render.Render(fsys, "jobs", render.Options{Helm: render.HelmOptions{SkipCRDs: skip}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, o := range res.Objects {
+			out = append(out, o.Obj.GetKind())
+		}
+		return out
+	}
+	with, without := kinds(false), kinds(true)
+	if len(with) == 0 || with[0] != "CustomResourceDefinition" {
+		t.Fatalf("without SkipCRDs: kinds %v, want the CRD first", with)
+	}
+	if slices.Contains(without, "CustomResourceDefinition") || !slices.Equal(without, with[1:]) {
+		t.Errorf("with SkipCRDs: kinds %v, want %v", without, with[1:])
 	}
 }

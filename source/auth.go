@@ -2,6 +2,7 @@ package source
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -142,4 +143,40 @@ func (c Credentials) fingerprint() [32]byte {
 	var out [32]byte
 	copy(out[:], h.Sum(nil))
 	return out
+}
+
+// dropStaleListing forgets r's ref listing, or the failure it ended with,
+// when the credentials in force for r are no longer those its last session
+// presented: a Secret was added, changed or removed since. So a repository
+// refused with the old credentials is tried with the new ones at once, and
+// one that lost its credentials is checked again, instead of either
+// waiting for the poll interval.
+func (c *Cache) dropStaleListing(r *repository) {
+	if c.opts.Credentials == nil {
+		return
+	}
+	creds, err := c.opts.Credentials.Credentials(r.url)
+	if err != nil {
+		return // the session reports it
+	}
+	fp := creds.fingerprint()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.authBuilt || r.authKey == fp {
+		return
+	}
+	if r.listing != nil || r.listingErr != nil {
+		c.log.Info("repository credentials changed; listing refs again", "repo", r.key)
+	}
+	r.listing, r.listingErr = nil, nil
+	r.generation++
+}
+
+// noCredentialsHint adds to an authentication failure where no credentials
+// were presented how to give some.
+func noCredentialsHint(err error, creds Credentials) error {
+	if !errors.Is(err, ErrAuth) || creds.Auth() != AuthAnonymous {
+		return err
+	}
+	return fmt.Errorf("%w (no credentials are configured for this repository: add them with `gyre repo add` or a Secret labelled %s)", err, LabelSecretType)
 }

@@ -72,6 +72,19 @@ type Options struct {
 	PollIntervals map[string]time.Duration
 	// Timeout bounds every network operation. Default 60s.
 	Timeout time.Duration
+	// ListWait is the longest a caller waits for a ref listing that is in
+	// flight, counted from when the listing began. A caller still waiting
+	// then is answered with the repository's last listing, or the reason
+	// the last one failed, or an ErrUnreachable error, while the listing
+	// goes on in the background until Timeout: a server that stops
+	// answering holds no caller, worker or poll round for longer than
+	// this. Zero means a quarter of Timeout, at most 5s.
+	ListWait time.Duration
+	// IdleTimeout is how long the cache of a repository that no caller
+	// has used, and that Retain was not told to keep, stays in memory and
+	// on disk before Retain releases it. Default 10m; keep it well above
+	// Timeout.
+	IdleTimeout time.Duration
 	// AllowFileURLs lets Applications read repositories on this machine's
 	// disk (file:// URLs and plain paths). `gyre up` allows them, for local
 	// repositories; `gyre serve` only with --allow-file-repos, since on a
@@ -105,6 +118,7 @@ func DefaultOptions(dir string) Options {
 		PollInterval: 60 * time.Second,
 		PollJitter:   6 * time.Second,
 		Timeout:      60 * time.Second,
+		IdleTimeout:  10 * time.Minute,
 	}
 }
 
@@ -122,6 +136,13 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = d.Timeout
+	}
+	if o.ListWait <= 0 {
+		o.ListWait = min(maxListWait, o.Timeout/4)
+	}
+	o.ListWait = min(o.ListWait, o.Timeout)
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = d.IdleTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -144,6 +165,8 @@ type Cache struct {
 	intervals  map[string]time.Duration // by normalised URL
 	wake       chan struct{}            // Refresh pokes the poll loop
 	maxPacks   int                      // see consolidatePacks
+	compaction compaction               // see compact
+	created    time.Time                // when New ran: orphan directories wait IdleTimeout from here
 
 	mu    sync.Mutex
 	repos map[string]*repository // by normalised URL
@@ -172,11 +195,13 @@ func New(opts Options) (*Cache, error) {
 			"git":   git.DefaultClient,
 			"file":  server.NewClient(local),
 		},
-		intervals: map[string]time.Duration{},
-		wake:      make(chan struct{}, 1),
-		maxPacks:  defaultMaxPacks,
-		repos:     map[string]*repository{},
-		keys:      map[string]string{},
+		intervals:  map[string]time.Duration{},
+		wake:       make(chan struct{}, 1),
+		maxPacks:   defaultMaxPacks,
+		compaction: defaultCompaction(),
+		created:    opts.Clock.Now(),
+		repos:      map[string]*repository{},
+		keys:       map[string]string{},
 	}
 	if opts.WrapTransport != nil {
 		for scheme, t := range c.transports {
@@ -246,6 +271,7 @@ func (c *Cache) repository(repoURL string) (*repository, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r := c.repos[key]; r != nil {
+		r.lastUsed = c.clock.Now()
 		return r, nil
 	}
 	u, err := transportURL(repoURL)
@@ -257,8 +283,7 @@ func (c *Cache) repository(repoURL string) (*repository, error) {
 			return nil, err
 		}
 	}
-	sum := sha256.Sum256([]byte(key))
-	dir := filepath.Join(c.opts.Dir, hex.EncodeToString(sum[:16]))
+	dir := filepath.Join(c.opts.Dir, dirName(key))
 	store, err := openStore(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open cache of %s in %s: %w", key, dir, err)
@@ -274,12 +299,23 @@ func (c *Cache) repository(repoURL string) (*repository, error) {
 		short:    map[string]plumbing.Hash{},
 		missing:  map[string]time.Time{},
 		watched:  map[string]*watch{},
+		used:     map[plumbing.Hash]time.Time{},
+		now:      c.clock.Now,
+		lastUsed: c.clock.Now(),
 	}
+	r.compactedAt = r.lastUsed
 	if d, ok := c.intervals[key]; ok && d > 0 {
 		r.interval = d
 	}
 	c.repos[key] = r
 	return r, nil
+}
+
+// dirName is the name of the directory below Options.Dir that holds the
+// repository with normalised URL key.
+func dirName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16])
 }
 
 // nextExpiry is when a listing made now goes stale for r.
@@ -293,7 +329,9 @@ func (c *Cache) nextExpiry(r *repository) time.Time {
 
 // observe reports one network request to the Observer and the log.
 func (c *Cache) observe(r *repository, typ RequestType, start time.Time, err error) {
-	d := c.clock.Now().Sub(start)
+	end := c.clock.Now()
+	d := end.Sub(start)
+	r.requests.record(typ, end, err)
 	if c.opts.Observer != nil {
 		c.opts.Observer.GitRequest(r.key, typ, d, err)
 	}

@@ -127,3 +127,110 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialsArgoCDLabelAndTypes: Argo CD's label works as gyre's, the
+// type key keeps Helm and OCI credentials away from git, and a bad type is
+// refused without its value.
+func TestCredentialsArgoCDLabelAndTypes(t *testing.T) {
+	argo := func(name, url string, typ source.SecretType, data map[string]string) corev1.Secret {
+		s := credentialSecret(name, url, typ, data)
+		s.Labels = map[string]string{source.LabelArgoCDSecretType: string(typ)}
+		return s
+	}
+	both := credentialSecret("both", "https://git.example.com/both", source.SecretTypeRepository, map[string]string{source.SecretKeyPassword: "both-token"})
+	both.Labels[source.LabelArgoCDSecretType] = "cluster" // gyre's label decides
+	secrets := []corev1.Secret{
+		argo("argo-app", "https://git.example.com/org/app", source.SecretTypeRepository, map[string]string{
+			source.SecretKeyPassword: "argo-app-token", source.SecretKeyType: "git",
+		}),
+		argo("argo-org", "https://git.example.com/org", source.SecretTypeRepoCreds, map[string]string{
+			source.SecretKeyPassword: "argo-org-token",
+		}),
+		argo("argo-charts", "https://git.example.com/charts", source.SecretTypeRepository, map[string]string{
+			source.SecretKeyPassword: "helm-token", source.SecretKeyType: "helm",
+		}),
+		credentialSecret("oci", "https://git.example.com/org/registry", source.SecretTypeRepoCreds, map[string]string{
+			source.SecretKeyPassword: "oci-token", source.SecretKeyType: "OCI",
+		}),
+		argo("argo-cluster", "https://kube.example.com", "cluster", map[string]string{source.SecretKeyPassword: "kube-token"}),
+		both,
+	}
+	set, err := source.CredentialsFromSecrets(secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for url, want := range map[string]string{
+		"https://git.example.com/org/app":        "argo-app-token",
+		"https://git.example.com/org/other":      "argo-org-token",
+		"https://git.example.com/org/registry/x": "argo-org-token", // the OCI prefix is not git's
+		"https://git.example.com/charts":         "",               // Helm only
+		"https://kube.example.com":               "",               // a cluster Secret is no repository
+		"https://git.example.com/both":           "both-token",
+	} {
+		if c, err := set.Credentials(url); err != nil || c.Password != want {
+			t.Errorf("Credentials(%s) = %v, %v; want password %q", url, c, err, want)
+		}
+	}
+	if cs, ok, _ := set.Lookup(source.RepoTypeHelm, "https://git.example.com/charts.git"); !ok || cs.Credentials.Password != "helm-token" || cs.Label != source.LabelArgoCDSecretType || cs.Name != "argo-charts" {
+		t.Errorf("Lookup(helm, charts) = %+v, %v", cs, ok)
+	}
+	if cs, ok, _ := set.Lookup(source.RepoTypeOCI, "https://git.example.com/org/registry/x"); !ok || cs.Credentials.Password != "oci-token" || cs.Kind != source.SecretTypeRepoCreds {
+		t.Errorf("Lookup(oci, registry/x) = %+v, %v", cs, ok)
+	}
+
+	// A gyre and an Argo CD Secret of one kind, type and url: the first by
+	// name wins, the other is reported. An unknown type is refused.
+	bad := credentialSecret("typo", "https://git.example.com/typo", source.SecretTypeRepository, map[string]string{
+		source.SecretKeyPassword: "typo-token", source.SecretKeyType: "svn-s3cret",
+	})
+	dup := credentialSecret("z-dup", "https://git.example.com/org/app.git", source.SecretTypeRepository, map[string]string{source.SecretKeyPassword: "dup-token"})
+	set, err = source.CredentialsFromSecrets(append(secrets, bad, dup))
+	if err == nil || !strings.Contains(err.Error(), "gyre/typo") || !strings.Contains(err.Error(), `"type"`) || !strings.Contains(err.Error(), "gyre/z-dup") {
+		t.Fatalf("CredentialsFromSecrets with a bad type and a duplicate: %v", err)
+	}
+	if strings.Contains(err.Error(), "svn-s3cret") || strings.Contains(err.Error(), "token") {
+		t.Errorf("error shows a value: %v", err)
+	}
+	if c, _ := set.Credentials("https://git.example.com/org/app"); c.Password != "argo-app-token" {
+		t.Errorf("duplicate url: got %v; want the first by name (argo-app)", c)
+	}
+}
+
+// TestCredentialsAuthAndEqual: Auth names what a Secret holds, and Equal
+// tells any change apart, which is how the cache notices a rotated Secret.
+func TestCredentialsAuthAndEqual(t *testing.T) {
+	_, keyPEM := newKey(t)
+	for _, tt := range []struct {
+		c    source.Credentials
+		want source.AuthKind
+	}{
+		{source.Credentials{}, source.AuthAnonymous},
+		{source.Credentials{CAData: []byte("ca"), InsecureSkipVerify: true}, source.AuthAnonymous},
+		{source.Credentials{Password: "token"}, source.AuthBasic},
+		{source.Credentials{Username: "bot", Password: "pw"}, source.AuthBasic},
+		{source.Credentials{SSHPrivateKey: keyPEM, Username: "git"}, source.AuthSSHKey},
+	} {
+		if got := tt.c.Auth(); got != tt.want {
+			t.Errorf("%v.Auth() = %s, want %s", tt.c, got, tt.want)
+		}
+	}
+	a := source.Credentials{Username: "bot", Password: "pw", CAData: []byte("ca")}
+	b := a
+	b.CAData = []byte("ca")
+	if !a.Equal(b) {
+		t.Error("equal credentials compare unequal")
+	}
+	for _, change := range []func(c *source.Credentials){
+		func(c *source.Credentials) { c.Password = "pw2" },
+		func(c *source.Credentials) { c.Username = "bot2" },
+		func(c *source.Credentials) { c.InsecureSkipVerify = true },
+		func(c *source.Credentials) { c.KnownHosts = []byte("h") },
+		func(c *source.Credentials) { c.Username, c.Password = "botp", "w" }, // same bytes, other split
+	} {
+		c := a
+		change(&c)
+		if a.Equal(c) {
+			t.Errorf("%v equals %v", a, c)
+		}
+	}
+}

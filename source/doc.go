@@ -27,6 +27,17 @@
 // one, keeping every object, since a shallow cache holds commits no ref
 // reaches any more but apps are still deployed at.
 //
+// Retain, which the reconciler calls every minute with the repositories its
+// Applications use, bounds the cache. A repository it does not name and no
+// caller has used for Options.IdleTimeout (10m) is released: its listing,
+// memos and object cache leave memory and its directory is deleted. One it
+// names keeps everything, but once its store has doubled (and is at least
+// 16 MiB), at most hourly, it is compacted to the commits callers resolved
+// or read in the last hour, with their files, as a shallow repository; the
+// commits in use cost no fetch afterwards, and the next fetch tells the
+// server where the history ends. Repositories whose server cannot send
+// shallow packs are not compacted.
+//
 // Poll is the loop that notices pushes without webhooks: it re-lists every
 // repository whose branches, tags or HEAD were resolved, and calls back with
 // the repository's identity when one moved, so the reconciler can re-queue
@@ -47,13 +58,20 @@
 //
 // # Credentials and errors
 //
-// Credentials come from Kubernetes Secrets labelled gyre.dev/secret-type:
+// Credentials come from Kubernetes Secrets labelled gyre.dev/secret-type, or
+// Argo CD's argocd.argoproj.io/secret-type with the same keys:
 // "repository" for one URL, "repo-creds" for every URL under a prefix
-// (longest wins). CredentialsFromSecrets is the pure half; the Cache asks a
-// CredentialSource before each network operation, which cmd/ backs with an
-// informer. SSH host keys are checked against the Secret's knownHosts and the
-// check fails closed without it unless insecureIgnoreHostKey is "true".
-// Passwords in repository URLs are never used: credentials live in Secrets.
+// (longest wins). Their "type" key (git, the default, helm or oci) keeps
+// credentials to the kind of repository they are for. CredentialsFromSecrets
+// is the pure half; the Cache asks a CredentialSource before each network
+// operation, which cmd/ backs with an informer. When the answer differs from
+// the credentials the repository's last session presented, its cached ref
+// listing, or the refusal it ended with, is dropped, so a new, changed or
+// deleted Secret applies to the next Resolve. SSH host keys are checked
+// against the Secret's knownHosts and the check fails closed without it
+// unless insecureIgnoreHostKey is "true". Passwords in repository URLs are
+// never used: credentials live in Secrets. Status reports what the cache last
+// heard from each repository's server, for `gyre repo list`.
 //
 // Resolve, Files and ChangedPaths return an *Error naming the step, the
 // repository (redacted), the revision or commit and the path, wrapping ErrAuth, ErrUnreachable,

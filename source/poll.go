@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -20,23 +21,50 @@ const minPollWait = time.Second
 // pollParallelism bounds how many repositories the poll loop lists at once.
 const pollParallelism = 4
 
+// wakeGap is the least time between the end of a poll round and a round
+// that Refresh (a webhook) asks for: Refreshes that come faster are served
+// by one round.
+const wakeGap = 200 * time.Millisecond
+
+// pollListWait is the longest a poll round waits for one repository's
+// listing. One that takes longer goes on in the background, and its end
+// wakes the loop (see listFlights), so a slow server costs a round of the
+// other repositories at most this.
+const pollListWait = time.Second
+
 // Poll keeps the branches, tags and HEADs that callers resolved up to date
 // until ctx ends: it lists the refs of each such repository once its poll
-// interval has passed (or at once after Refresh), and calls changed with the
+// interval has passed (or at once after Refresh; Refreshes within 200ms of
+// a round share the next one), and calls changed with the
 // repository's normalised URL when one of those revisions now points
 // somewhere else, so the reconciler can re-queue the apps that use it
-// (matching them with NormalizeURL). It does not fetch: the Resolve that
-// follows does, reusing the listing. changed is called from Poll's
-// goroutine, one call at a time, and should return quickly. Revisions
-// nobody has resolved for ten poll intervals are no longer watched.
+// (matching them with NormalizeURL). It also calls changed when a listing
+// that callers stopped waiting for (see Options.ListWait) ends, since they
+// made do with an older listing or an error. It does not fetch: the
+// Resolve that follows does, reusing the listing. changed is called from
+// Poll's goroutine, one call at a time, and should return quickly.
+// Revisions nobody has resolved for ten poll intervals are no longer
+// watched.
 func (c *Cache) Poll(ctx context.Context, changed func(repoURL string)) error {
 	for {
 		next := c.pollOnce(ctx, changed)
+		done := time.Now()
 		wait := max(next.Sub(c.clock.Now()), minPollWait)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-c.wake:
+			// A burst of webhooks for one push is one more round, not
+			// one per webhook. The gap is real time: it limits real work.
+			if gap := wakeGap - time.Since(done); gap > 0 {
+				t := time.NewTimer(gap)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return ctx.Err()
+				case <-t.C:
+				}
+			}
 		case <-c.clock.After(wait):
 		}
 	}
@@ -77,7 +105,7 @@ func (c *Cache) pollOnce(ctx context.Context, changed func(repoURL string)) time
 	g.SetLimit(pollParallelism)
 	for _, r := range due {
 		g.Go(func() error {
-			if _, err := c.refs(gctx, r); err != nil {
+			if _, err := c.refs(gctx, r, min(c.opts.ListWait, pollListWait)); err != nil {
 				c.log.Warn("polling repository failed", "repo", r.key, "err", err)
 			}
 			return nil
@@ -86,9 +114,15 @@ func (c *Cache) pollOnce(ctx context.Context, changed func(repoURL string)) time
 	_ = g.Wait()
 
 	var moved []string
+	for _, r := range repos {
+		if !slices.Contains(watched, r) && r.takeRecheck() {
+			moved = append(moved, r.key) // a caller made do without this listing
+		}
+	}
 	for _, r := range watched {
+		recheck := r.takeRecheck()
 		r.mu.Lock()
-		if r.listing != nil && r.moved() {
+		if (r.listing != nil && r.moved()) || recheck {
 			moved = append(moved, r.key)
 		}
 		if r.expires.After(now) && r.expires.Before(next) {
@@ -102,6 +136,14 @@ func (c *Cache) pollOnce(ctx context.Context, changed func(repoURL string)) time
 		changed(key)
 	}
 	return next
+}
+
+// wakePoll makes the poll loop run a round now.
+func (c *Cache) wakePoll() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 }
 
 // moved compares every watched revision with the current listing, records

@@ -113,3 +113,37 @@ func TestPollForgetsIdleRevisions(t *testing.T) {
 		t.Errorf("an idle revision was listed %d times over 15 intervals; want about 10", got)
 	}
 }
+
+// TestPollReportsAMoveAResolveSawFirst: when a Resolve, not the poll loop,
+// makes the listing that sees a push, the callers that resolved through the
+// older listing are still behind; the loop's next round reports the move.
+func TestPollReportsAMoveAResolveSawFirst(t *testing.T) {
+	a := newTestRepo(t)
+	a.commit("a1", map[string]string{"a.yaml": "a: 1\n"})
+	c, _, clock := newCache(t, source.Options{PollInterval: time.Minute})
+	ctx := context.Background()
+	first, err := c.Resolve(ctx, a.dir, "main") // an app syncs a1
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.commit("a2", map[string]string{"a.yaml": "a: 2\n"})
+	clock.Advance(61 * time.Second)
+	second, err := c.Resolve(ctx, a.dir, "main") // another app's look lists anew
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first == second {
+		t.Fatalf("the second Resolve did not see the push: both %s", first)
+	}
+	keyA, _ := source.NormalizeURL(a.dir)
+
+	rec := &pollRecorder{}
+	pollCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Poll(pollCtx, rec.record) }()
+	defer func() { stop(); <-done }()
+	eventually(t, "Poll to report the move the first app has not seen", func() bool { return len(rec.get()) == 1 })
+	if got := rec.get(); got[0] != keyA {
+		t.Fatalf("Poll reported %v, want [%s]", got, keyA)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
@@ -99,16 +100,46 @@ func (l *refList) matchPrefix(prefix string) (remoteRef, bool) {
 	return found[0], true
 }
 
+// maxListWait caps the default Options.ListWait.
+const maxListWait = 5 * time.Second
+
+// listFlights is what a repository knows of its ref listings under way. It
+// is guarded by repository.mu.
+type listFlights struct {
+	running int       // listings under way (one per generation asked for)
+	since   time.Time // when the oldest of them began, by the wall clock that times them out
+	// abandoned is set when a caller stopped waiting for a listing and
+	// made do with less; the poll loop then reports the repository once
+	// the listing ends (recheck), so that the caller looks again.
+	abandoned bool
+	recheck   bool
+}
+
 // refs returns the ref listing of r, reusing the last one until its poll
 // interval passes. Concurrent callers share one listing; a caller whose ctx
 // ends stops waiting, without cancelling the listing the others wait for.
-func (c *Cache) refs(ctx context.Context, r *repository) (*refList, error) {
+//
+// No caller waits for a listing longer than wait (Options.ListWait for
+// Resolve) from when it began, however long the server takes: past that it
+// gets r's last listing (stale, but what the cluster was last synced from),
+// else the error the last listing ended with, else an ErrUnreachable error,
+// and the listing goes on in the background until Options.Timeout. While the last listing
+// failed, a caller that finds a retry under way gets that failure at once.
+// So a server that accepts connections and never answers holds no worker
+// and no poll round, and the apps of other repositories go on.
+func (c *Cache) refs(ctx context.Context, r *repository, wait time.Duration) (*refList, error) {
+	c.dropStaleListing(r)
 	now := c.clock.Now()
 	r.mu.Lock()
 	if now.Before(r.expires) && (r.listing != nil || r.listingErr != nil) {
 		l, err := r.listing, r.listingErr
 		r.mu.Unlock()
 		return l, err
+	}
+	if r.inFlight.running > 0 && r.listingErr != nil {
+		err := r.listingErr // the server failed last time; the retry is under way
+		r.mu.Unlock()
+		return nil, err
 	}
 	gen := r.generation
 	r.mu.Unlock()
@@ -121,6 +152,10 @@ func (c *Cache) refs(ctx context.Context, r *repository) (*refList, error) {
 			r.mu.Unlock()
 			return l, err
 		}
+		if r.inFlight.running == 0 {
+			r.inFlight.since = time.Now()
+		}
+		r.inFlight.running++
 		r.mu.Unlock()
 
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.Timeout)
@@ -131,9 +166,27 @@ func (c *Cache) refs(ctx context.Context, r *repository) (*refList, error) {
 			r.listing, r.listingErr = l, err
 			r.expires = c.nextExpiry(r)
 		}
+		r.inFlight.running--
+		wake := r.inFlight.running == 0 && r.inFlight.abandoned
+		if wake {
+			r.inFlight.abandoned = false
+			r.inFlight.recheck = true
+		}
 		r.mu.Unlock()
+		if wake {
+			c.wakePoll()
+		}
 		return l, err
 	})
+
+	r.mu.Lock()
+	began := time.Now()
+	if r.inFlight.running > 0 {
+		began = r.inFlight.since
+	}
+	r.mu.Unlock()
+	timer := time.NewTimer(time.Until(began.Add(wait)))
+	defer timer.Stop()
 	select {
 	case res := <-ch:
 		if res.Err != nil {
@@ -142,7 +195,47 @@ func (c *Cache) refs(ctx context.Context, r *repository) (*refList, error) {
 		return res.Val.(*refList), nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for ref listing: %w", ctx.Err())
+	case <-timer.C:
+		return c.listingTooSlow(r)
 	}
+}
+
+// listingTooSlow answers a caller that waited as long as it may for a
+// listing of r: with the last listing, else the last failure, else an
+// ErrUnreachable error. The listing goes on, and the poll loop reports r
+// when it ends.
+func (c *Cache) listingTooSlow(r *repository) (*refList, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inFlight.running == 0 {
+		// It ended just now; the caller may as well have what it stored.
+		if r.listing != nil || r.listingErr != nil {
+			return r.listing, r.listingErr
+		}
+	}
+	first := !r.inFlight.abandoned
+	r.inFlight.abandoned = true
+	waited := time.Since(r.inFlight.since).Round(100 * time.Millisecond)
+	switch {
+	case r.listing != nil:
+		if first {
+			c.log.Warn("ref listing is slow; using the last one meanwhile", "repo", r.key, "waited", waited, "timeout", c.opts.Timeout)
+		}
+		return r.listing, nil
+	case r.listingErr != nil:
+		return nil, r.listingErr
+	}
+	return nil, &stepError{op: OpListRefs, err: fmt.Errorf("%w: no answer after %s, still trying for up to %s: %w", ErrUnreachable, waited, c.opts.Timeout, context.DeadlineExceeded)}
+}
+
+// takeRecheck reports whether a listing of r that a caller gave up on has
+// ended since the last call, and clears the mark.
+func (r *repository) takeRecheck() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	done := r.inFlight.recheck
+	r.inFlight.recheck = false
+	return done
 }
 
 // storeListing records a listing obtained by a fetch, which advertises refs
@@ -165,7 +258,7 @@ func (c *Cache) listRefs(ctx context.Context, r *repository) (l *refList, err er
 	defer sess.Close()
 	ar, err := sess.AdvertisedReferencesContext(ctx)
 	if err != nil {
-		return nil, &stepError{op: OpListRefs, err: scrub(err, ErrUnreachable, creds.secrets()...)}
+		return nil, &stepError{op: OpListRefs, err: noCredentialsHint(scrub(err, ErrUnreachable, creds.secrets()...), creds)}
 	}
 	return newRefList(ar), nil
 }

@@ -23,7 +23,9 @@ import (
 // within the interval and one ref listing after it. A full SHA already in
 // the cache costs no network at all. A failed listing is remembered for the
 // interval too, so a broken repository costs one attempt per interval
-// however many apps use it; Refresh retries at once.
+// however many apps use it; Refresh retries at once. A server that is slow
+// to list, or never answers, holds a caller for at most Options.ListWait:
+// it then resolves through the last listing, or gets the last failure.
 func (c *Cache) Resolve(ctx context.Context, repoURL, revision string) (string, error) {
 	r, err := c.repository(repoURL)
 	if err != nil {
@@ -39,7 +41,14 @@ func (c *Cache) Resolve(ctx context.Context, repoURL, revision string) (string, 
 	}
 	if !want.IsZero() {
 		r.mu.Lock()
-		r.watched[rev] = &watch{want: want, lastUsed: c.clock.Now()}
+		if w := r.watched[rev]; w != nil {
+			// Keep the hash the poll loop last reported: callers that
+			// resolved through an older listing than this one are behind,
+			// and only the loop's next comparison tells them.
+			w.lastUsed = c.clock.Now()
+		} else {
+			r.watched[rev] = &watch{want: want, lastUsed: c.clock.Now()}
+		}
 		r.mu.Unlock()
 	}
 	return commit.String(), nil
@@ -55,7 +64,7 @@ func (c *Cache) resolve(ctx context.Context, r *repository, rev string) (commit,
 			return commit, plumbing.ZeroHash, err
 		}
 	}
-	l, err := c.refs(ctx, r)
+	l, err := c.refs(ctx, r, c.opts.ListWait)
 	if err != nil {
 		return plumbing.ZeroHash, plumbing.ZeroHash, err
 	}

@@ -35,11 +35,17 @@ type repository struct {
 	url      string // what go-git dials: the first spelling seen, without password
 	dir      string // bare repository on disk
 	interval time.Duration
+	now      func() time.Time
+
+	// lastUsed is when a caller last asked for the repository; guarded by
+	// Cache.mu. Retain releases repositories idle for IdleTimeout.
+	lastUsed time.Time
 
 	mu         sync.Mutex // guards the fields up to the blank line
 	listing    *refList   // last ref listing, nil when none or dropped
 	listingErr error      // the listing failed; kept until expires like a listing
 	expires    time.Time
+	inFlight   listFlights                     // ref listings under way; see Cache.refs
 	generation uint64                          // bumped by Refresh; a stale flight does not store
 	objects    map[plumbing.Hash]plumbing.Hash // object known present → commit it peels to
 	short      map[string]plumbing.Hash        // short SHA → commit
@@ -48,8 +54,15 @@ type repository struct {
 	authKey    [32]byte
 	auth       transport.AuthMethod
 	authBuilt  bool
+	used       map[plumbing.Hash]time.Time // commit → last time a caller resolved or read it
+	// compactedAt and compactedSize are when compact last ran (or the
+	// repository was opened) and the store's size then.
+	compactedAt   time.Time
+	compactedSize int64
 
 	lists singleflight.Group // collapses concurrent ref listings
+
+	requests requestLog // how the last requests went; see status.go
 
 	fetchSem chan struct{} // one fetch at a time
 
@@ -59,7 +72,7 @@ type repository struct {
 
 // watch is one symbolic revision (branch, tag, HEAD) the poll loop checks.
 type watch struct {
-	want     plumbing.Hash // advertised hash the revision last resolved through
+	want     plumbing.Hash // advertised hash the poll loop last reported (or first resolved)
 	lastUsed time.Time     // last Resolve of this revision
 }
 
@@ -92,9 +105,13 @@ func newStorage(dir string) *filesystem.Storage {
 
 // peel returns the commit h is or points to (through annotated tags), and
 // whether h is present locally. Results are memoised: objects never change.
+// Every commit found is recorded as used now, which compact reads.
 func (r *repository) peel(h plumbing.Hash) (plumbing.Hash, bool, error) {
 	r.mu.Lock()
 	c, ok := r.objects[h]
+	if ok {
+		r.used[c] = r.now()
+	}
 	r.mu.Unlock()
 	if ok {
 		return c, true, nil
@@ -105,6 +122,7 @@ func (r *repository) peel(h plumbing.Hash) (plumbing.Hash, bool, error) {
 	if ok && err == nil {
 		r.mu.Lock()
 		r.objects[h] = c
+		r.used[c] = r.now()
 		r.mu.Unlock()
 	}
 	return c, ok, err
@@ -152,6 +170,9 @@ func (r *repository) findShort(prefix string) (plumbing.Hash, bool, error) {
 	prefix = strings.ToLower(prefix)
 	r.mu.Lock()
 	h, ok := r.short[prefix]
+	if ok {
+		r.used[h] = r.now()
+	}
 	r.mu.Unlock()
 	if ok {
 		return h, true, nil
@@ -181,6 +202,7 @@ func (r *repository) findShort(prefix string) (plumbing.Hash, bool, error) {
 	case 1:
 		r.mu.Lock()
 		r.short[prefix] = commits[0]
+		r.used[commits[0]] = r.now()
 		r.mu.Unlock()
 		return commits[0], true, nil
 	}

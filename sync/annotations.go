@@ -17,11 +17,13 @@ const (
 	// healthy, before higher ones.
 	WaveAnnotation = "gyre.dev/sync-wave"
 	// HookAnnotation makes the object a hook: a comma-separated list of the
-	// phases it runs in (PreSync, Sync, PostSync, SyncFail), or Skip to
+	// phases it runs in (PreSync, Sync, PostSync, SyncFail, and PreDelete and
+	// PostDelete, which run when the Application is deleted), or Skip to
 	// leave the object out of syncs altogether.
 	HookAnnotation = "gyre.dev/hook"
 	// HookDeletePolicyAnnotation lists when a hook's object is deleted:
-	// HookSucceeded, HookFailed, BeforeHookCreation (the default).
+	// HookSucceeded, HookFailed, BeforeHookCreation (the default; for a hook
+	// that runs only on deletion the default is HookSucceeded).
 	HookDeletePolicyAnnotation = "gyre.dev/hook-delete-policy"
 	// SyncOptionsAnnotation holds per-object sync options such as
 	// "Prune=false,Replace=true" (see app.SyncOptions).
@@ -35,9 +37,8 @@ const (
 const (
 	// ArgoWaveAnnotation is the alias of WaveAnnotation.
 	ArgoWaveAnnotation = "argocd.argoproj.io/sync-wave"
-	// ArgoHookAnnotation is the alias of HookAnnotation. Its PreDelete and
-	// PostDelete hooks are recognised and not run: gyre has no delete
-	// phases.
+	// ArgoHookAnnotation is the alias of HookAnnotation, PreDelete and
+	// PostDelete included.
 	ArgoHookAnnotation = "argocd.argoproj.io/hook"
 	// ArgoHookDeletePolicyAnnotation is the alias of
 	// HookDeletePolicyAnnotation.
@@ -79,9 +80,10 @@ type ObjectPolicy struct {
 	// Hook is true when the object is a hook: it is created in its phase,
 	// must finish before the phase moves on, and is never pruned.
 	Hook bool
-	// Skip is true when the object is not applied at all: Argo CD's
+	// Skip is true when the object is not applied by a sync: Argo CD's
 	// "hook: Skip", or a hook whose phases a sync never runs (Helm's test
-	// hooks, Argo CD's PreDelete). SkipReason says which.
+	// hooks; PreDelete and PostDelete hooks, which run only when the
+	// Application is deleted). SkipReason says which.
 	Skip bool
 	// SkipReason explains Skip, for the change set.
 	SkipReason string
@@ -89,17 +91,23 @@ type ObjectPolicy struct {
 	// a hook that runs in several phases it is the first of Phases; in a
 	// Plan, each task carries the phase it runs in.
 	Phase app.SyncPhase
-	// Phases lists every phase a hook runs in, in phase order; nil for
+	// Phases lists every sync phase a hook runs in, in phase order; nil for
 	// ordinary objects.
 	Phases []app.SyncPhase
+	// DeletePhases lists the phases of an Application's deletion a hook
+	// runs in (PreDelete, PostDelete), in that order; see Reconciler's
+	// finalize.
+	DeletePhases []DeletePhase
 	// Wave orders the object within its phase (default 0).
 	Wave int64
 	// DeletePolicies says when a hook's object is deleted; for hooks it
-	// defaults to [BeforeHookCreation], for other objects it is nil.
+	// defaults to [BeforeHookCreation], or [HookSucceeded] for a hook that
+	// runs only on deletion; for other objects it is nil.
 	DeletePolicies []HookDeletePolicy
 	// Options are the object's own sync options: Argo CD's annotation
 	// followed by gyre's, so that on a conflict gyre's entry wins
-	// (app.SyncOptions.Get takes the last entry).
+	// (app.SyncOptions.Get takes the last entry). PolicyOf refuses options
+	// that app.SyncOptions.Check refuses for an object.
 	Options app.SyncOptions
 }
 
@@ -112,14 +120,17 @@ func (p ObjectPolicy) HasDeletePolicy(d HookDeletePolicy) bool {
 // syncs.
 const hookSkip = "Skip"
 
-// argoDeleteHook is one of Argo CD's hook types that run when an
-// Application is deleted; gyre recognises them and does not run them.
-type argoDeleteHook string
+// DeletePhase is a phase of an Application's deletion (with
+// ResourcesFinalizer) in which hooks run.
+type DeletePhase string
 
-// Argo CD's delete hooks.
+// The delete phases, in the order they run.
 const (
-	argoPreDelete  argoDeleteHook = "PreDelete"
-	argoPostDelete argoDeleteHook = "PostDelete"
+	// PreDelete hooks run, and must succeed, before any object of the
+	// Application is deleted.
+	PreDelete DeletePhase = "PreDelete"
+	// PostDelete hooks run once every object of the Application is gone.
+	PostDelete DeletePhase = "PostDelete"
 )
 
 // helmEvent is a value of Helm's hook annotation.
@@ -139,8 +150,8 @@ const (
 // policies and sync options, each from gyre's annotation or else from its
 // Argo CD or Helm alias. An annotation whose value is empty counts as unset.
 // It fails, with a message that starts with the object, on a wave that is not
-// an integer, an unknown gyre or Argo CD hook type, or an unknown delete
-// policy on a hook.
+// an integer, an unknown gyre or Argo CD hook type, an unknown delete policy
+// on a hook, or a sync option gyre does not know or support on an object.
 func PolicyOf(obj *unstructured.Unstructured) (ObjectPolicy, error) {
 	p, err := policyOf(obj.GetAnnotations())
 	if err != nil {
@@ -152,6 +163,9 @@ func PolicyOf(obj *unstructured.Unstructured) (ObjectPolicy, error) {
 // policyOf reads the policy from annotations ann.
 func policyOf(ann map[string]string) (ObjectPolicy, error) {
 	p := ObjectPolicy{Phase: app.SyncPhaseSync, Options: syncOptionsOf(ann)}
+	if err := p.Options.Check(app.ScopeObject); err != nil {
+		return ObjectPolicy{}, fmt.Errorf("sync options: %w", err)
+	}
 	if name, v, ok := firstAnnotation(ann, WaveAnnotation, ArgoWaveAnnotation, HelmHookWeightAnnotation); ok {
 		w, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -165,9 +179,13 @@ func policyOf(ann map[string]string) (ObjectPolicy, error) {
 	if !p.Hook {
 		return p, nil
 	}
+	defaultPolicy := []HookDeletePolicy{BeforeHookCreation}
+	if len(p.Phases) == 0 && len(p.DeletePhases) > 0 {
+		defaultPolicy = []HookDeletePolicy{HookSucceeded}
+	}
 	name, v, ok := firstAnnotation(ann, HookDeletePolicyAnnotation, ArgoHookDeletePolicyAnnotation, HelmHookDeletePolicyAnnotation)
 	if !ok {
-		p.DeletePolicies = []HookDeletePolicy{BeforeHookCreation}
+		p.DeletePolicies = defaultPolicy
 		return p, nil
 	}
 	for _, s := range splitList(v) {
@@ -180,7 +198,7 @@ func policyOf(ann map[string]string) (ObjectPolicy, error) {
 		}
 	}
 	if len(p.DeletePolicies) == 0 {
-		p.DeletePolicies = []HookDeletePolicy{BeforeHookCreation}
+		p.DeletePolicies = defaultPolicy
 	}
 	return p, nil
 }
@@ -189,7 +207,6 @@ func policyOf(ann map[string]string) (ObjectPolicy, error) {
 // or Argo CD's hook annotation, or else Helm's.
 func readHook(ann map[string]string, p *ObjectPolicy) error {
 	if name, v, ok := firstAnnotation(ann, HookAnnotation, ArgoHookAnnotation); ok {
-		var deleteHooks []string
 		for _, s := range splitList(v) {
 			switch ph := app.SyncPhase(s); {
 			case s == hookSkip:
@@ -199,16 +216,19 @@ func readHook(ann map[string]string, p *ObjectPolicy) error {
 				if !slices.Contains(p.Phases, ph) {
 					p.Phases = append(p.Phases, ph)
 				}
-			case argoDeleteHook(s) == argoPreDelete || argoDeleteHook(s) == argoPostDelete:
-				deleteHooks = append(deleteHooks, s)
+			case DeletePhase(s) == PreDelete || DeletePhase(s) == PostDelete:
+				if !slices.Contains(p.DeletePhases, DeletePhase(s)) {
+					p.DeletePhases = append(p.DeletePhases, DeletePhase(s))
+				}
 			default:
-				return fmt.Errorf("annotation %s: unknown hook type %q (want PreSync, Sync, PostSync, SyncFail or Skip)", name, s)
+				return fmt.Errorf("annotation %s: unknown hook type %q (want PreSync, Sync, PostSync, SyncFail, PreDelete, PostDelete or Skip)", name, s)
 			}
 		}
 		p.Hook = true
+		slices.SortFunc(p.DeletePhases, func(a, b DeletePhase) int { return deletePhaseRank(a) - deletePhaseRank(b) })
 		if len(p.Phases) == 0 {
 			p.Skip = true
-			p.SkipReason = fmt.Sprintf("%s: %s hooks run when an Application is deleted; gyre does not run them", name, strings.Join(deleteHooks, ","))
+			p.SkipReason = fmt.Sprintf("%s: %s: runs when the Application is deleted, not in a sync", name, strings.Join(deletePhaseNames(p.DeletePhases), ","))
 		}
 		finishPhases(p)
 		return nil
@@ -242,6 +262,24 @@ func readHook(ann map[string]string, p *ObjectPolicy) error {
 	}
 	finishPhases(p)
 	return nil
+}
+
+// deletePhaseRank returns the position of ph in the order delete phases
+// run.
+func deletePhaseRank(ph DeletePhase) int {
+	if ph == PreDelete {
+		return 0
+	}
+	return 1
+}
+
+// deletePhaseNames returns the phases as strings.
+func deletePhaseNames(phases []DeletePhase) []string {
+	out := make([]string, len(phases))
+	for i, ph := range phases {
+		out[i] = string(ph)
+	}
+	return out
 }
 
 // finishPhases sorts a hook's phases into phase order and sets Phase to the

@@ -9,9 +9,11 @@ import (
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/diff"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 )
 
@@ -33,15 +35,63 @@ func (r *Reconciler) resourceFor(obj *unstructured.Unstructured) (dynamic.Resour
 	return r.dyn.Resource(m.Resource), nil
 }
 
-// applyOptions say how one object is applied.
+// applyOptions say how one object is written.
 type applyOptions struct {
 	DryRun bool
 	// Force takes over fields another manager owns; gyre's default.
 	Force bool
+	// Replace writes the whole object with an update carrying the live
+	// resourceVersion (a create when it does not exist), as kubectl
+	// replace does, instead of applying it.
+	Replace bool
+	// FieldValidation is the API server's field validation: Strict, Warn or
+	// Ignore; empty leaves it to the server (Warn).
+	FieldValidation string
 }
 
-// apply server-side applies obj with gyre's field manager. An object with
-// only generateName (a hook) is created instead.
+// validationStrict is the field validation gyre asks for on every write, as
+// kubectl does: server-side apply refuses undeclared fields anyway, and a
+// replace or a create must not drop them silently either.
+const validationStrict = "Strict"
+
+// writeOptions are what a sync works out once and uses for every object it
+// writes: the Application's and the operation's sync options, and the
+// Application's ignoreDifferences rules.
+type writeOptions struct {
+	Options app.SyncOptions
+	Ignore  []app.IgnoreDifference
+}
+
+// forTask returns the object to write for task t and how to write it. The
+// object's own sync options win over the Application's and the operation's.
+// With RespectIgnoreDifferences the object is given the live values of the
+// fields the ignoreDifferences rules name (see diff.KeepIgnored); an object
+// that does not exist yet is written as git declares it.
+func (r *Reconciler) forTask(ctx context.Context, t Task, w writeOptions) (*unstructured.Unstructured, applyOptions, error) {
+	opts := append(append(app.SyncOptions{}, w.Options...), t.Policy.Options...)
+	o := applyOptions{
+		Force:           !opts.False(app.OptionServerSideApplyForce),
+		Replace:         opts.True(app.OptionReplace),
+		FieldValidation: validationStrict,
+	}
+	obj := t.Desired
+	if t.Action != TaskApply || !w.Options.True(app.OptionRespectIgnoreDifferences) || len(w.Ignore) == 0 {
+		return obj, o, nil
+	}
+	live, ok := r.live.Get(t.Key)
+	if !ok {
+		live = t.Live
+	}
+	obj, err := diff.KeepIgnored(ctx, obj, live, w.Ignore)
+	if err != nil {
+		return nil, o, fmt.Errorf("RespectIgnoreDifferences: %w", err)
+	}
+	return obj, o, nil
+}
+
+// apply writes obj with gyre's field manager: server-side apply, or with
+// o.Replace a replace. An object with only generateName (a hook) is created
+// instead.
 func (r *Reconciler) apply(ctx context.Context, obj *unstructured.Unstructured, o applyOptions) (*unstructured.Unstructured, error) {
 	ri, err := r.resourceFor(obj)
 	if err != nil {
@@ -51,10 +101,29 @@ func (r *Reconciler) apply(ctx context.Context, obj *unstructured.Unstructured, 
 	if o.DryRun {
 		dryRun = []string{metav1.DryRunAll}
 	}
+	create := metav1.CreateOptions{FieldManager: r.opts.FieldManager, DryRun: dryRun, FieldValidation: o.FieldValidation}
 	if obj.GetName() == "" {
-		return ri.Create(ctx, obj, metav1.CreateOptions{FieldManager: r.opts.FieldManager, DryRun: dryRun})
+		return ri.Create(ctx, obj, create)
 	}
-	return ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: r.opts.FieldManager, Force: o.Force, DryRun: dryRun})
+	if o.Replace {
+		current, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return ri.Create(ctx, obj, create)
+		}
+		if err != nil {
+			return nil, err
+		}
+		whole := obj.DeepCopy()
+		whole.SetResourceVersion(current.GetResourceVersion())
+		return ri.Update(ctx, whole, metav1.UpdateOptions{FieldManager: r.opts.FieldManager, DryRun: dryRun, FieldValidation: o.FieldValidation})
+	}
+	data, err := json.Marshal(obj.Object)
+	if err != nil {
+		return nil, err
+	}
+	return ri.Patch(ctx, obj.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{
+		FieldManager: r.opts.FieldManager, Force: &o.Force, DryRun: dryRun, FieldValidation: o.FieldValidation,
+	})
 }
 
 // dryRunMemo remembers server-side dry-run answers by the desired object's

@@ -54,6 +54,10 @@ type comparison struct {
 // live objects, diffs and assesses health.
 func (r *Reconciler) compare(ctx context.Context, a *app.Application, src app.Source, pinned string) *comparison {
 	cmp := &comparison{source: src, live: map[app.ResourceKey]*unstructured.Unstructured{}, policy: r.policy(a)}
+	if err := a.Validate(); err != nil {
+		cmp.err = err // an *app.SpecError: InvalidSpecError, and no sync
+		return cmp
+	}
 	if v := cmp.policy.Application(); v != nil {
 		cmp.err = v
 		return cmp
@@ -118,7 +122,7 @@ func renderOptions(a *app.Application, src app.Source, caps *render.Capabilities
 		opts.Directory = render.DirectoryOptions{Recurse: d.Recurse, Include: splitGlobs(d.Include), Exclude: splitGlobs(d.Exclude)}
 	}
 	if k := src.Kustomize; k != nil {
-		opts.Kustomize = render.KustomizeOptions{Images: k.Images, NamePrefix: k.NamePrefix, NameSuffix: k.NameSuffix, Namespace: k.Namespace, CommonLabels: k.CommonLabels}
+		opts.Kustomize = render.KustomizeOptions{Images: k.Images, NamePrefix: k.NamePrefix, NameSuffix: k.NameSuffix, Namespace: k.Namespace, CommonLabels: k.CommonLabels, CommonAnnotations: k.CommonAnnotations}
 	}
 	opts.Helm = render.HelmOptions{ReleaseName: a.Name, Namespace: a.Spec.Destination.Namespace}
 	if h := src.Helm; h != nil {
@@ -157,7 +161,8 @@ func splitGlobs(s string) []string {
 
 // prepare places namespaced objects in the destination namespace and marks
 // every object with the tracking annotation and label. A kind the cluster
-// does not know (and that no CRD in the same render defines) is an error.
+// does not know (and that no CRD in the same render defines) is an error,
+// unless the object or the Application sets SkipDryRunOnMissingResource.
 func (r *Reconciler) prepare(ctx context.Context, a *app.Application, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	crdScopes := map[schema.GroupKind]bool{} // kinds defined by CRDs in this render → namespaced?
 	for _, o := range objs {
@@ -175,10 +180,16 @@ func (r *Reconciler) prepare(ctx context.Context, a *app.Application, objs []*un
 		gvk := o.GroupVersionKind()
 		namespaced, err := r.namespaced(gvk)
 		if err != nil {
-			if ns, ok := crdScopes[gvk.GroupKind()]; ok {
+			switch ns, ok := crdScopes[gvk.GroupKind()]; {
+			case ok:
 				namespaced = ns
-			} else {
-				errs = append(errs, fmt.Sprintf("%s: %v", app.KeyOf(o), err))
+			case a.SyncOptionTrue(app.OptionSkipDryRunOnMissingResource) || syncOptionsOf(o.GetAnnotations()).True(app.OptionSkipDryRunOnMissingResource):
+				// Its CRD is to come from elsewhere before its wave is
+				// applied; until then it is taken to be namespaced, as Argo
+				// CD takes an unknown kind.
+				namespaced = true
+			default:
+				errs = append(errs, fmt.Sprintf("%s: %v (if its CustomResourceDefinition is installed by something else during the sync, set SkipDryRunOnMissingResource=true)", app.KeyOf(o), err))
 				continue
 			}
 		} else if !seen[gvk] {
@@ -198,7 +209,7 @@ func (r *Reconciler) prepare(ctx context.Context, a *app.Application, objs []*un
 		mark(a, o)
 	}
 	if len(errs) > 0 {
-		return nil, errors.New(strings.Join(errs, "; "))
+		return nil, errors.New(app.JoinMessages(errs, "; ", app.MaxMessageLength))
 	}
 	if err := r.live.Watch(ctx, gvks...); err != nil {
 		return nil, err
@@ -333,7 +344,7 @@ func (r *Reconciler) diffAndAssess(ctx context.Context, a *app.Application, cmp 
 			pairs = append(pairs, diff.Pair{Live: o})
 		}
 	}
-	results, err := diff.Compare(ctx, r.dry.runner(r), pairs, diff.Options{FieldManager: r.opts.FieldManager, Ignore: ignoreRules(a)})
+	results, err := diff.Compare(ctx, r.dry.runner(r), pairs, diff.Options{FieldManager: r.opts.FieldManager, Ignore: a.Spec.IgnoreDifferences})
 	if err != nil {
 		return err
 	}
@@ -398,15 +409,6 @@ func (r *Reconciler) diffAndAssess(ctx context.Context, a *app.Application, cmp 
 	}
 	sort.Strings(cmp.images)
 	return nil
-}
-
-func ignoreRules(a *app.Application) []diff.Ignore {
-	var out []diff.Ignore
-	for _, d := range a.Spec.IgnoreDifferences {
-		out = append(out, diff.Ignore{Group: d.Group, Kind: d.Kind, Name: d.Name, Namespace: d.Namespace,
-			JSONPointers: d.JSONPointers, JQPathExpressions: d.JQPathExpressions, ManagedFieldsManagers: d.ManagedFieldsManagers})
-	}
-	return out
 }
 
 // imagesOf lists the container images of a workload or pod.

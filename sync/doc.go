@@ -11,13 +11,34 @@
 //
 //	resolve revision → render → pair with live → diff → health → status
 //	    └─ if an operation is asked for, or automated sync applies:
-//	       plan → apply wave by wave (waiting for health between waves) → prune → history
+//	       plan → prune and apply wave by wave (waiting for health between waves) → history
 //
 // Each step lives in a file named for it: compare.go (resolve, render, pair,
 // diff, health), plan.go (pure: phases, waves, kind order, prune filters),
 // apply.go (server-side apply and the dry runner diff uses), wait.go (health
-// between waves), hooks.go, prune.go, operation.go (sync, rollback, resume,
-// history) and status.go (what is written back).
+// between waves), hooks.go, prune.go (prune, and the finalizer),
+// deletehooks.go (PreDelete and PostDelete hooks), operation.go (sync,
+// rollback, resume, history) and status.go (what is written back).
+//
+// # Sync options
+//
+// Every sync option gyre accepts (app.KnownSyncOptions) does what Argo CD's
+// does, and any other is refused, never ignored: in spec.syncPolicy it is an
+// InvalidSpecError and nothing syncs; on an object it fails the sync, before
+// anything is written. Objects are server-side applied (Force=false: fail
+// on another manager's fields instead of taking them), or with Replace=true
+// replaced: an update of the whole object with the live resourceVersion, a
+// create when it does not exist; the pre-flight dry run uses the same verb.
+// Every write asks for strict field validation. RespectIgnoreDifferences
+// gives the object to write the live values of the fields
+// spec.ignoreDifferences names (diff.KeepIgnored). Pruning happens in the
+// Sync phase in the reverse of the apply order, at the start of a wave
+// mirrored from the object's own (see Plan); PruneLast=true moves it to a
+// last Sync wave of its own, after every other wave is healthy.
+// PrunePropagationPolicy chooses the deletion propagation (foreground by
+// default). SkipDryRunOnMissingResource lets a custom resource whose CRD is
+// not installed yet (and not in the render) through the comparison and the
+// pre-flight; it is applied in its wave.
 //
 // # Costs
 //
@@ -28,6 +49,25 @@
 // memoises by the desired object's hash and the live resourceVersion) and no
 // write (status is written only when it changed; reconciledAt is the time of
 // the last change, not of the last look).
+//
+// A deleted Application costs nothing either: the first time a worker finds
+// it gone it is forgotten (release.go) and not queued again, and every
+// ReleaseInterval the git cache and the live cache are told which
+// repositories and namespaces the remaining Applications use, and release
+// the others after a grace period.
+//
+// # Status size
+//
+// A status too large for etcd (about 1.5 MiB per object) could never be
+// written again, so every status is bounded on its way out (writeStatus calls
+// app.Status.Bound): status.resources and the last change set keep at most
+// StatusResourceLimit entries each, the most useful first, with summaries
+// that count them all; messages and history are capped. The complete lists
+// of the Applications whose status lists only part of them stay in memory
+// (fullstatus.go), released by forget when an Application goes, and the API
+// serves them through Resources and OperationResult. A replica that does not
+// work has not kept them: Resources compares anew, and OperationResult gives
+// the status's part, marked truncated.
 //
 // # Operations
 //
@@ -63,5 +103,13 @@
 // Application, with its uid as a precondition, and never one that says
 // Prune=false (prune) or Delete=false (finalizer). Deleting an Application
 // leaves its objects in place unless it carries the finalizer
-// gyre.dev/resources-finalizer.
+// gyre.dev/resources-finalizer. With it, the PreDelete hooks of the
+// Application's current render run first, and must succeed, before any
+// object is deleted; once all are gone the PostDelete hooks run; then the
+// hooks are removed by their delete policy (HookSucceeded by default) and
+// the finalizer with them. Each step is found again in the cluster (a hook's
+// run by name or tracking id and an annotation; finished phases in an
+// annotation on the Application), so a gyre that restarts halfway does not
+// run a hook again. A failing or refused delete hook blocks the deletion
+// with a DeletionError condition.
 package sync

@@ -22,16 +22,21 @@ type hookRun struct {
 	index int                        // its entry in the change set
 }
 
-// startHook creates a hook's object. With BeforeHookCreation (the default) a
-// previous run's object of the same name is deleted first.
-func (r *Reconciler) startHook(ctx context.Context, t Task, w Wave, force bool) (hookRun, app.Change) {
+// startHook creates a hook's object, written as wo says. With
+// BeforeHookCreation (the default) a previous run's object of the same name
+// is deleted first.
+func (r *Reconciler) startHook(ctx context.Context, t Task, w Wave, wo writeOptions) (hookRun, app.Change) {
 	run := hookRun{task: t, wave: w}
 	if t.Desired.GetName() != "" && slices.Contains(t.Policy.DeletePolicies, BeforeHookCreation) {
 		if err := r.deletePreviousHook(ctx, t.Desired); err != nil {
 			return run, change(t, w, app.ActionFailed, fmt.Sprintf("%s: remove previous hook: %v", t.Key, err))
 		}
 	}
-	obj, err := r.apply(ctx, t.Desired, applyOptions{Force: force})
+	desired, o, err := r.forTask(ctx, t, wo)
+	if err != nil {
+		return run, change(t, w, app.ActionFailed, fmt.Sprintf("%s: create hook: %v", t.Key, err))
+	}
+	obj, err := r.apply(ctx, desired, o)
 	if err != nil {
 		return run, change(t, w, app.ActionFailed, fmt.Sprintf("%s: create hook: %v", t.Key, err))
 	}
@@ -66,11 +71,11 @@ func (r *Reconciler) finishHooks(ctx context.Context, hooks []hookRun, cs *app.C
 }
 
 // runSyncFail runs the SyncFail hooks after a failed phase, best effort.
-func (r *Reconciler) runSyncFail(ctx context.Context, plan *Plan, force bool, cs *app.ChangeSet) {
+func (r *Reconciler) runSyncFail(ctx context.Context, plan *Plan, wo writeOptions, cs *app.ChangeSet) {
 	w := Wave{Phase: app.SyncPhaseSyncFail}
 	var runs []hookRun
 	for _, t := range plan.SyncFail {
-		run, c := r.startHook(ctx, t, w, force)
+		run, c := r.startHook(ctx, t, w, wo)
 		cs.Resources = append(cs.Resources, c)
 		if run.obj != nil {
 			runs = append(runs, run)

@@ -3,7 +3,6 @@ package sync
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -125,6 +124,9 @@ func (r *Reconciler) carryOut(ctx context.Context, a *app.Application, op app.Op
 	}
 	switch {
 	case op.Resume != nil:
+		// Automation resumes from the branch's head as it is now, not as
+		// the last poll saw it.
+		r.source.Refresh(a.Spec.Source.RepoURL)
 		if a.ResumeAutomation() {
 			_, err := r.putStatus(ctx, a, a.Status)
 			return 0, err
@@ -153,7 +155,16 @@ func (r *Reconciler) carryOut(ctx context.Context, a *app.Application, op app.Op
 		return r.runOperation(ctx, a, &op, cmp, p, retries)
 	default:
 		s := op.Sync
+		if interrupted == nil {
+			// A sync asked for now syncs what the branch holds now: the
+			// listing of the last poll may predate a push made seconds ago.
+			// A resumed run keeps to the revision it started with.
+			r.source.Refresh(a.Spec.Source.RepoURL)
+		}
 		pinned := ""
+		if before != nil && s.Revision == "" {
+			pinned = before.Revision
+		}
 		if s.Revision != "" {
 			var err error
 			if pinned, err = r.source.Resolve(ctx, a.Spec.Source.RepoURL, s.Revision); err != nil {
@@ -327,8 +338,8 @@ func shortSHA(sha string) string {
 }
 
 // execute runs the plan for what cmp found: pre-flight dry run of every
-// object, then wave by wave apply (waiting for health before the next wave),
-// then prune. The returned change set holds what was done, also on error.
+// object, then wave by wave prune and apply (waiting for health before the
+// next wave). The returned change set holds what was done, also on error.
 func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *comparison, p syncParams, progress func(*app.ChangeSet, string)) (*app.ChangeSet, error) {
 	cs := &app.ChangeSet{Revision: cmp.revision, DryRun: p.DryRun}
 	if len(cmp.violations) > 0 {
@@ -338,16 +349,17 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 		slices.SortFunc(cs.Resources, func(x, y app.Change) int { return strings.Compare(x.Message, y.Message) })
 		return cs, fmt.Errorf("%d object(s) refused, nothing was applied: %s", len(cmp.violations), firstFailure(cs))
 	}
-	plan, err := NewPlan(cmp.desired, cmp.inventory, PlanOptions{AppNamespace: a.Namespace, AppName: a.Name, Prune: p.Prune, Resources: p.Resources})
-	if err != nil {
-		return cs, err
-	}
-	if err := r.admitHooks(ctx, cmp.policy, plan); err != nil {
-		return cs, fmt.Errorf("refused, nothing was applied: %w", err)
-	}
 	options := p.Options
 	if a.Spec.SyncPolicy != nil {
 		options = append(append(app.SyncOptions{}, a.Spec.SyncPolicy.SyncOptions...), options...)
+	}
+	plan, err := NewPlan(cmp.desired, cmp.inventory, PlanOptions{AppNamespace: a.Namespace, AppName: a.Name, Prune: p.Prune, Resources: p.Resources,
+		PruneLast: options.True(app.OptionPruneLast)})
+	if err != nil {
+		return cs, fmt.Errorf("refused, nothing was applied: %w", err)
+	}
+	if err := r.admitHooks(ctx, cmp.policy, plan); err != nil {
+		return cs, fmt.Errorf("refused, nothing was applied: %w", err)
 	}
 	pending := "" // a namespace this sync would create but a dry run does not
 	if ns := a.Spec.Destination.Namespace; options.True(app.OptionCreateNamespace) && ns != "" {
@@ -359,8 +371,8 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 			pending = ns
 		}
 	}
-	force := !options.False(app.OptionServerSideApplyForce)
-	if failed := r.preflight(ctx, plan, force, pending, cs); failed > 0 {
+	wo := writeOptions{Options: options, Ignore: a.Spec.IgnoreDifferences}
+	if failed := r.preflight(ctx, plan, wo, pending, cs); failed > 0 {
 		return cs, fmt.Errorf("%d object(s) failed validation, nothing was applied: %s", failed, firstFailure(cs))
 	}
 	if p.DryRun {
@@ -374,6 +386,13 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 	for i, w := range plan.Waves {
 		var applied []*unstructured.Unstructured
 		var hooks []hookRun
+		for _, t := range w.Prune {
+			if t.Action == TaskSkip {
+				cs.Resources = append(cs.Resources, pruneChange(t, w, app.ActionSkipped, t.Reason))
+				continue
+			}
+			cs.Resources = append(cs.Resources, r.prune(ctx, a, cmp.policy, t, w, options))
+		}
 		for _, t := range w.Tasks {
 			switch t.Action {
 			case TaskSkip:
@@ -383,14 +402,14 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 					cs.Resources = append(cs.Resources, c)
 					continue
 				}
-				run, c := r.startHook(ctx, t, w, force)
+				run, c := r.startHook(ctx, t, w, wo)
 				cs.Resources = append(cs.Resources, c)
 				if run.obj != nil {
 					hooks = append(hooks, run)
 					applied = append(applied, run.obj)
 				}
 			default:
-				obj, c := r.applyTask(ctx, t, w, force, options.True(app.OptionApplyOutOfSyncOnly) && statusOf[t.Key] == diff.InSync)
+				obj, c := r.applyTask(ctx, t, w, wo, options.True(app.OptionApplyOutOfSyncOnly) && statusOf[t.Key] == diff.InSync)
 				cs.Resources = append(cs.Resources, c)
 				if obj != nil {
 					applied = append(applied, obj)
@@ -399,29 +418,19 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 		}
 		progress(cs, fmt.Sprintf("%s wave %d applied", w.Phase, w.Wave))
 		if cs.Failed() {
-			r.runSyncFail(ctx, plan, force, cs)
+			r.runSyncFail(ctx, plan, wo, cs)
 			return cs, fmt.Errorf("%s wave %d: %s", w.Phase, w.Wave, firstFailure(cs))
 		}
 		last := i == len(plan.Waves)-1
 		if !last || len(hooks) > 0 {
 			if err := r.waitHealthy(ctx, applied, r.opts.WaveTimeout); err != nil {
 				r.finishHooks(ctx, hooks, cs, false)
-				r.runSyncFail(ctx, plan, force, cs)
+				r.runSyncFail(ctx, plan, wo, cs)
 				return cs, fmt.Errorf("%s wave %d: %w", w.Phase, w.Wave, err)
 			}
 			r.finishHooks(ctx, hooks, cs, true)
 			progress(cs, fmt.Sprintf("%s wave %d healthy", w.Phase, w.Wave))
 		}
-	}
-	for _, t := range plan.Prune {
-		if t.Action == TaskSkip {
-			cs.Resources = append(cs.Resources, app.Change{Group: t.Key.Group, Kind: t.Key.Kind, Namespace: t.Key.Namespace, Name: t.Key.Name, Action: app.ActionSkipped, Message: t.Reason})
-			continue
-		}
-		cs.Resources = append(cs.Resources, r.prune(ctx, a, cmp.policy, t, options))
-	}
-	if cs.Failed() {
-		return cs, errors.New(firstFailure(cs))
 	}
 	return cs, nil
 }
@@ -465,15 +474,31 @@ func firstFailure(cs *app.ChangeSet) string {
 	return "failed"
 }
 
-// applyTask applies one object and says whether it was created, configured
-// or left unchanged.
-func (r *Reconciler) applyTask(ctx context.Context, t Task, w Wave, force, skipInSync bool) (*unstructured.Unstructured, app.Change) {
+// applyTask writes one object as wo says (see forTask) and says whether it
+// was created, configured or left unchanged.
+func (r *Reconciler) applyTask(ctx context.Context, t Task, w Wave, wo writeOptions, skipInSync bool) (*unstructured.Unstructured, app.Change) {
 	if skipInSync {
 		return t.Live, change(t, w, app.ActionUnchanged, "in sync (ApplyOutOfSyncOnly)")
 	}
-	out, err := r.apply(ctx, t.Desired, applyOptions{Force: force})
+	desired, o, err := r.forTask(ctx, t, wo)
 	if err != nil {
-		return nil, change(t, w, app.ActionFailed, fmt.Sprintf("%s: apply failed: %v", t.Key, err))
+		return nil, change(t, w, app.ActionFailed, fmt.Sprintf("%s: %v", t.Key, err))
+	}
+	verb := "apply"
+	if o.Replace {
+		verb = "replace"
+	}
+	out, err := r.apply(ctx, desired, o)
+	if err != nil {
+		return nil, change(t, w, app.ActionFailed, fmt.Sprintf("%s: %s failed: %v", t.Key, verb, err))
+	}
+	if t.Live == nil {
+		// Its kind may be new to the live cache (a custom resource whose
+		// definition came with this sync): watch it, or the wave would
+		// wait for it in vain.
+		if err := r.live.Watch(ctx, out.GroupVersionKind()); err != nil {
+			r.log.Warn("cannot watch a created object's kind", "object", t.Key, "err", err)
+		}
 	}
 	switch {
 	case t.Live == nil:
@@ -485,13 +510,14 @@ func (r *Reconciler) applyTask(ctx context.Context, t Task, w Wave, force, skipI
 	}
 }
 
-// preflight dry-run applies every object the plan applies, so that an
-// object the API server would reject fails the sync before anything is
-// changed. Kinds whose CRD comes in the same sync cannot be checked yet and
-// are skipped, and so are objects in pendingNamespace, which a dry run of a
-// first sync does not create. It returns how many failed, recording them in
-// cs.
-func (r *Reconciler) preflight(ctx context.Context, plan *Plan, force bool, pendingNamespace string, cs *app.ChangeSet) int {
+// preflight dry-runs every object the plan applies, with the verb and
+// options the sync will use (apply, or replace), so that an object the API
+// server would reject fails the sync before anything is changed. Kinds the
+// API server does not know yet (their CRD comes in the same sync, or with
+// SkipDryRunOnMissingResource from elsewhere) cannot be checked and are
+// skipped, and so are objects in pendingNamespace, which a dry run of a first
+// sync does not create. It returns how many failed, recording them in cs.
+func (r *Reconciler) preflight(ctx context.Context, plan *Plan, wo writeOptions, pendingNamespace string, cs *app.ChangeSet) int {
 	failed := 0
 	for _, w := range plan.Waves {
 		for _, t := range w.Tasks {
@@ -501,7 +527,12 @@ func (r *Reconciler) preflight(ctx context.Context, plan *Plan, force bool, pend
 			if _, err := r.resourceFor(t.Desired); err != nil {
 				continue // CRD not installed yet
 			}
-			if _, err := r.apply(ctx, t.Desired, applyOptions{DryRun: true, Force: force}); err != nil {
+			desired, o, err := r.forTask(ctx, t, wo)
+			if err == nil {
+				o.DryRun = true
+				_, err = r.apply(ctx, desired, o)
+			}
+			if err != nil {
 				failed++
 				cs.Resources = append(cs.Resources, change(t, w, app.ActionFailed, fmt.Sprintf("%s: %v", t.Key, err)))
 			}
@@ -517,6 +548,13 @@ func (r *Reconciler) describeDryRun(plan *Plan, cmp *comparison, cs *app.ChangeS
 		statusOf[res.Key] = res.Status
 	}
 	for _, w := range plan.Waves {
+		for _, t := range w.Prune {
+			action := app.ActionPruned
+			if t.Action == TaskSkip {
+				action = app.ActionSkipped
+			}
+			cs.Resources = append(cs.Resources, pruneChange(t, w, action, t.Reason))
+		}
 		for _, t := range w.Tasks {
 			action := app.ActionConfigured
 			switch {
@@ -529,13 +567,6 @@ func (r *Reconciler) describeDryRun(plan *Plan, cmp *comparison, cs *app.ChangeS
 			}
 			cs.Resources = append(cs.Resources, change(t, w, action, t.Reason))
 		}
-	}
-	for _, t := range plan.Prune {
-		action := app.ActionPruned
-		if t.Action == TaskSkip {
-			action = app.ActionSkipped
-		}
-		cs.Resources = append(cs.Resources, app.Change{Group: t.Key.Group, Kind: t.Key.Kind, Namespace: t.Key.Namespace, Name: t.Key.Name, Action: action, Message: t.Reason})
 	}
 }
 

@@ -234,11 +234,44 @@ func TestRollbackRestoresAndSuspends(t *testing.T) {
 		t.Fatalf("rollback not in history: %+v", last)
 	}
 
-	// Resume returns the app to tracking main.
+	// Resume returns the app to tracking main, at the head main has when
+	// the resume is asked for: a commit made a moment before, not yet seen
+	// by any poll or webhook, is what gets synced.
+	v3 := r.commit(map[string]*string{"d.yaml": s(deployment("api", "nginx:3.0", 1))})
 	request(t, key, app.Operation{Resume: &app.ResumeOperation{}})
-	syncedAt(t, key, v2)
-	if img := getDeployment(t, ns, "api").Spec.Template.Spec.Containers[0].Image; img != "nginx:2.0" {
+	syncedAt(t, key, v3)
+	if img := getDeployment(t, ns, "api").Spec.Template.Spec.Containers[0].Image; img != "nginx:3.0" {
 		t.Fatalf("resume left image %s", img)
+	}
+}
+
+// TestManualSyncResolvesHead: a sync asked for by hand syncs the branch's
+// head as it is when the sync starts, though the last poll (whose listing
+// stands for the poll interval) saw an older commit.
+func TestManualSyncResolvesHead(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t)
+	r := newRepo(t)
+	v1 := r.commit(map[string]*string{"c.yaml": s(configMap("c", "1"))})
+	key := newApp(t, ns, "manual-head", r, "", func(a *app.Application) { a.Spec.SyncPolicy = nil })
+	request(t, key, app.Operation{Sync: &app.SyncOperation{}})
+	syncedAt(t, key, v1)
+
+	v2 := r.commit(map[string]*string{"c.yaml": s(configMap("c", "2"))}) // no push, no webhook
+	request(t, key, app.Operation{Sync: &app.SyncOperation{}})
+	a := waitApp(t, key, 30*time.Second, func(a *app.Application) (bool, string) {
+		op := a.Status.OperationState
+		return a.Operation == nil && op != nil && op.Phase == app.OperationSucceeded && op.SyncResult != nil && op.SyncResult.Revision != v1, "second sync not done"
+	})
+	if got := a.Status.OperationState.SyncResult.Revision; got != v2 {
+		t.Fatalf("manual sync synced %s, want the head %s", shortSHA(got), shortSHA(v2))
+	}
+	cm, err := cluster.Client.CoreV1().ConfigMaps(ns).Get(ctx, "c", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.Data["value"] != "2" {
+		t.Fatalf("ConfigMap data %v, want the head's", cm.Data)
 	}
 }
 

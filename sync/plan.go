@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gyre-cd/gyre/app"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -61,12 +63,19 @@ func (t Task) RequiresPruning() bool {
 	return t.Action == TaskSkip && t.KeptBy == PruneDisabledFilter{}.Name()
 }
 
-// Wave is the tasks of one phase and wave, in the order to apply them.
+// Wave is the tasks of one phase and wave: first the objects to prune, then
+// those to apply, in order.
 type Wave struct {
 	// Phase is PreSync, Sync or PostSync.
 	Phase app.SyncPhase
 	// Wave is the wave number.
 	Wave int64
+	// Prune holds, in a Sync wave, the live objects git no longer declares
+	// that are deleted at the start of this wave, before anything of it is
+	// applied: the reverse of the apply order (within a wave the reverse
+	// kind order, so Namespaces and CRDs go last). Those a PruneFilter kept
+	// are TaskSkip entries with the filter's reason.
+	Prune []Task
 	// Tasks holds ordinary objects by kind order and then name, followed by
 	// the hooks of the same phase and wave in the same order. Skipped
 	// objects stay in place with Action TaskSkip.
@@ -75,23 +84,35 @@ type Wave struct {
 
 // Plan is a sync operation worked out before anything is done: what to
 // apply, which hooks to run, and what to prune, in order.
+//
+// Pruning happens in the Sync phase, in reverse wave order, as Argo CD does
+// it: the waves of the objects to prune (read from their live annotations)
+// are mirrored, so that the objects of the highest wave go at the start of
+// the lowest of those waves and those of the lowest wave at the start of the
+// highest. Objects to prune last (the PruneLast option, for the Application
+// or on the object) go in a wave of their own after every other Sync wave,
+// which runs only once those are healthy, and before PostSync.
 type Plan struct {
 	// Waves are in execution order: the PreSync waves, then the Sync waves,
 	// then the PostSync waves, each by ascending wave number. Hooks of the
 	// Sync phase go into the Sync wave of their number, after the ordinary
 	// objects. Objects that are not applied (Skip, hooks a sync does not
 	// run, hooks in a selective sync) are TaskSkip entries of the Sync wave
-	// of their number.
+	// of their number. A Sync wave may hold only objects to prune.
 	Waves []Wave
 	// SyncFail holds the SyncFail hooks, by wave, kind order and name; they
 	// run only when a phase fails.
 	SyncFail []Task
-	// Prune holds the live objects git no longer declares, in the order to
-	// delete them: the reverse of the apply order (highest wave first, and
-	// within a wave the reverse kind order, so Namespaces and CRDs go
-	// last). Those a PruneFilter kept are TaskSkip entries with the
-	// filter's reason.
-	Prune []Task
+}
+
+// PruneTasks returns every prune task of the plan, those kept by a
+// PruneFilter included, in the order they run.
+func (p *Plan) PruneTasks() []Task {
+	var out []Task
+	for _, w := range p.Waves {
+		out = append(out, w.Prune...)
+	}
+	return out
 }
 
 // PlanOptions are the inputs of NewPlan besides the objects.
@@ -102,6 +123,9 @@ type PlanOptions struct {
 	// Prune enables pruning for this operation. Without it every prune
 	// candidate is a skipped task whose RequiresPruning is true.
 	Prune bool
+	// PruneLast prunes every object in a last Sync wave of its own (the
+	// Application's PruneLast=true). An object's own PruneLast option wins.
+	PruneLast bool
 	// Resources, when not empty, makes the sync selective: only these
 	// objects are applied, or pruned if git no longer declares them; hooks
 	// do not run. Selected keys that are neither desired nor live are
@@ -223,8 +247,77 @@ func NewPlan(desired, live []*unstructured.Unstructured, opts PlanOptions) (*Pla
 
 	slices.SortFunc(tasks, compareTasks)
 	slices.SortFunc(syncFail, compareTasks)
+	waves, err := addPrunes(groupWaves(tasks), prune, opts.PruneLast)
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{Waves: waves, SyncFail: syncFail}, nil
+}
+
+// addPrunes places the prune tasks into the Sync waves of waves (see Plan),
+// adding the Sync waves that hold only prunes, and returns the waves. It
+// fails when objects are to be pruned last and the last Sync wave is the
+// largest int64, which leaves no wave after it.
+func addPrunes(waves []Wave, prune []Task, pruneLast bool) ([]Wave, error) {
+	if len(prune) == 0 {
+		return waves, nil
+	}
+	var last, inWave []Task
+	for _, t := range prune {
+		if v, ok := t.Policy.Options.Get(app.OptionPruneLast); (ok && strings.EqualFold(v, "true")) || (!ok && pruneLast) {
+			last = append(last, t)
+		} else {
+			inWave = append(inWave, t)
+		}
+	}
+	var numbers []int64
+	for _, t := range inWave {
+		numbers = append(numbers, t.Policy.Wave)
+	}
+	slices.Sort(numbers)
+	numbers = slices.Compact(numbers)
+	byWave := map[int64][]Task{}
+	for _, t := range inWave {
+		i, _ := slices.BinarySearch(numbers, t.Policy.Wave)
+		mirrored := numbers[len(numbers)-1-i]
+		byWave[mirrored] = append(byWave[mirrored], t)
+	}
+	for _, n := range numbers {
+		waves = withSyncWave(waves, n, byWave[n])
+	}
+	if len(last) > 0 {
+		final, at := int64(0), -1
+		for i, w := range waves {
+			if w.Phase == app.SyncPhaseSync && w.Wave >= final {
+				final, at = w.Wave, i
+			}
+		}
+		if final == math.MaxInt64 {
+			w := waves[at]
+			subject := append(append([]Task(nil), w.Prune...), w.Tasks...)[0].Key
+			return nil, fmt.Errorf("%s: sync wave %d leaves no wave after it for the objects pruned last (PruneLast); use a smaller wave", subject, final)
+		}
+		waves = withSyncWave(waves, final+1, last)
+	}
+	return waves, nil
+}
+
+// withSyncWave adds prune tasks to the Sync wave numbered n, which it
+// inserts in its place when there is none, and returns the waves. The
+// tasks are put in the reverse of the apply order.
+func withSyncWave(waves []Wave, n int64, prune []Task) []Wave {
 	slices.SortFunc(prune, func(a, b Task) int { return compareTasks(b, a) })
-	return &Plan{Waves: groupWaves(tasks), SyncFail: syncFail, Prune: prune}, nil
+	i := slices.IndexFunc(waves, func(w Wave) bool {
+		return phaseRank(w.Phase) > phaseRank(app.SyncPhaseSync) || (w.Phase == app.SyncPhaseSync && w.Wave >= n)
+	})
+	if i < 0 {
+		i = len(waves)
+	}
+	if i == len(waves) || waves[i].Phase != app.SyncPhaseSync || waves[i].Wave != n {
+		waves = slices.Insert(waves, i, Wave{Phase: app.SyncPhaseSync, Wave: n})
+	}
+	waves[i].Prune = append(waves[i].Prune, prune...)
+	return waves
 }
 
 // planKey returns the key of a desired object, inventing one for a hook that

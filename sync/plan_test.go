@@ -252,7 +252,7 @@ metadata:
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, task := range plan.Prune {
+			for _, task := range plan.PruneTasks() {
 				if got := task.RequiresPruning(); got != tt.want[task.Key.Name] {
 					t.Errorf("%s: RequiresPruning() = %v, want %v", task.Key, got, tt.want[task.Key.Name])
 				}
@@ -277,7 +277,7 @@ metadata: {name: empty}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "Prune\n  prune Namespace/empty\n  skip Namespace/busy: still holds objects [namespace-in-use]\n"
+	want := "Sync 0\n  prune Namespace/empty\n  skip Namespace/busy: still holds objects [namespace-in-use]\n"
 	if got := dumpPlan(plan); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
@@ -299,20 +299,18 @@ func (n namespaceInUse) Keep(obj *unstructured.Unstructured, _ PlanOptions) (boo
 // dumpPlan writes a plan one task a line, the format of want.txt:
 //
 //	<phase> <wave>
+//	  (the wave's prune tasks, then its other tasks, each as)
 //	  <action> <key> [(live <apiVersion>)] [delete=<policies>] [: <reason> [<kept by>] [requires pruning]]
 func dumpPlan(p *Plan) string {
 	var b strings.Builder
 	for _, w := range p.Waves {
 		fmt.Fprintf(&b, "%s %d\n", w.Phase, w.Wave)
+		dumpTasks(&b, w.Prune)
 		dumpTasks(&b, w.Tasks)
 	}
 	if len(p.SyncFail) > 0 {
 		b.WriteString("SyncFail\n")
 		dumpTasks(&b, p.SyncFail)
-	}
-	if len(p.Prune) > 0 {
-		b.WriteString("Prune\n")
-		dumpTasks(&b, p.Prune)
 	}
 	return b.String()
 }

@@ -2,16 +2,17 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
-
-	"encoding/json"
 
 	"github.com/gyre-cd/gyre/admit"
 	"github.com/gyre-cd/gyre/app"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 )
@@ -20,13 +21,22 @@ import (
 // the objects it manages. Without it they stay.
 const ResourcesFinalizer = "gyre.dev/resources-finalizer"
 
-// prune deletes one object git no longer declares, after reading it again
-// and checking that its tracking id still names this Application.
-func (r *Reconciler) prune(ctx context.Context, a *app.Application, pol admit.Policy, t Task, options app.SyncOptions) app.Change {
-	c := app.Change{Group: t.Key.Group, Kind: t.Key.Kind, Namespace: t.Key.Namespace, Name: t.Key.Name, SyncPhase: app.SyncPhaseSync}
+// pruneChange builds the change-set entry of prune task t, run in wave w.
+func pruneChange(t Task, w Wave, action app.Action, msg string) app.Change {
+	c := app.Change{Group: t.Key.Group, Kind: t.Key.Kind, Namespace: t.Key.Namespace, Name: t.Key.Name,
+		Action: action, Message: msg, SyncPhase: w.Phase, Wave: w.Wave}
 	if t.Live != nil {
 		c.Version = t.Live.GroupVersionKind().Version
 	}
+	return c
+}
+
+// prune deletes one object git no longer declares, in wave w, after reading
+// it again and checking that its tracking id still names this Application.
+// The deletion propagates as the PrunePropagationPolicy option says:
+// foreground (the default, as in Argo CD), background or orphan.
+func (r *Reconciler) prune(ctx context.Context, a *app.Application, pol admit.Policy, t Task, w Wave, options app.SyncOptions) app.Change {
+	c := pruneChange(t, w, "", "")
 	ri, err := r.resourceFor(t.Live)
 	if err != nil {
 		c.Action, c.Message = app.ActionFailed, fmt.Sprintf("%s: prune: %v", t.Key, err)
@@ -49,11 +59,11 @@ func (r *Reconciler) prune(ctx context.Context, a *app.Application, pol admit.Po
 		c.Action, c.Message = app.ActionFailed, "prune refused: "+v.Error()
 		return c
 	}
-	policy := metav1.DeletePropagationBackground
+	policy := metav1.DeletePropagationForeground
 	if v, ok := options.Get(app.OptionPrunePropagationPolicy); ok {
-		switch v {
-		case "foreground":
-			policy = metav1.DeletePropagationForeground
+		switch strings.ToLower(v) {
+		case "background":
+			policy = metav1.DeletePropagationBackground
 		case "orphan":
 			policy = metav1.DeletePropagationOrphan
 		}
@@ -68,35 +78,90 @@ func (r *Reconciler) prune(ctx context.Context, a *app.Application, pol admit.Po
 	return c
 }
 
-// finalize handles a deleted Application: with ResourcesFinalizer it deletes
-// every object the Application manages and, once they are gone, removes the
-// finalizer; without it there is nothing to do and the objects stay. Each
-// object is read again first and deleted only while its tracking id still
-// names this Application (with its uid as a precondition), its sync options
-// do not say Delete=false, and admission allows it: gyre's own CRDs and
-// installation, and kinds the Project forbids, stay.
+// finalize handles a deleted Application: with ResourcesFinalizer it runs
+// the PreDelete hooks of the Application's current render, deletes every
+// object the Application manages, runs the PostDelete hooks once they are
+// gone, cleans the hooks up and removes the finalizer; without it there is
+// nothing to do and the objects stay. Each step is read from the cluster
+// again at every look, so a gyre that restarts halfway goes on where it was
+// (see runDeleteHooks). A failing or refused hook blocks the deletion with
+// a DeletionError condition.
 func (r *Reconciler) finalize(ctx context.Context, a *app.Application) (time.Duration, error) {
 	if !slices.Contains(a.Finalizers, ResourcesFinalizer) {
 		return 0, nil
 	}
 	pol := r.policy(a)
+	hooks, err := r.deleteHooks(ctx, a, pol)
+	if err != nil {
+		return r.blockDeletion(ctx, a, fmt.Errorf("cannot read the delete hooks of the Application's current render: %w (remove the finalizer %s to delete it without them)", err, ResourcesFinalizer))
+	}
+	done := deleteHooksDone(a)
+	if !done[PreDelete] && len(hooks[PreDelete]) > 0 {
+		wait, err := r.runDeleteHooks(ctx, a, pol, PreDelete, hooks[PreDelete])
+		if err != nil {
+			return r.blockDeletion(ctx, a, err)
+		}
+		if wait > 0 {
+			return wait, r.clearDeletionError(ctx, a)
+		}
+		if a, err = r.markDeleteHooksDone(ctx, a, PreDelete); err != nil {
+			return 0, err
+		}
+	}
+	pending, err := r.deleteManaged(ctx, a, pol)
+	if err != nil || pending {
+		return 200 * time.Millisecond, err // look again until they are gone
+	}
+	if !done[PostDelete] && len(hooks[PostDelete]) > 0 {
+		wait, err := r.runDeleteHooks(ctx, a, pol, PostDelete, hooks[PostDelete])
+		if err != nil {
+			return r.blockDeletion(ctx, a, err)
+		}
+		if wait > 0 {
+			return wait, r.clearDeletionError(ctx, a)
+		}
+		if a, err = r.markDeleteHooksDone(ctx, a, PostDelete); err != nil {
+			return 0, err
+		}
+	}
+	if err := r.cleanUpDeleteHooks(ctx, a, append(hooks[PreDelete], hooks[PostDelete]...)); err != nil {
+		return 0, err
+	}
+	finalizers := slices.DeleteFunc(slices.Clone(a.Finalizers), func(f string) bool { return f == ResourcesFinalizer })
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": a.ResourceVersion, "finalizers": finalizers}})
+	_, err = r.dyn.Resource(app.GroupVersionResource()).Namespace(a.Namespace).Patch(ctx, a.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsNotFound(err) {
+		return 0, nil
+	}
+	return 0, err
+}
+
+// deleteManaged deletes every object the deleted Application a manages and
+// reports whether any is still there. Each object is read again first and
+// deleted only while its tracking id still names a (with its uid as a
+// precondition), its sync options do not keep it (Delete=false), it is not
+// a run of a delete hook (those are cleaned up last), and admission allows
+// it: gyre's own CRDs and installation, and kinds the Project forbids, stay.
+func (r *Reconciler) deleteManaged(ctx context.Context, a *app.Application, pol admit.Policy) (pending bool, err error) {
 	self := a.Namespace + "/" + a.Name
-	pending := false
 	for _, obj := range r.live.Managed(a.Namespace, a.Name) {
-		if opts := syncOptionsOf(obj.GetAnnotations()); opts.False(app.OptionDelete) {
+		if keptOnDelete(obj) {
+			continue
+		}
+		if _, run := obj.GetAnnotations()[deleteRunAnnotation]; run {
 			continue
 		}
 		k := app.KeyOf(obj)
 		ri, err := r.resourceFor(obj)
 		if err != nil {
-			return 0, err
+			return false, err
 		}
 		current, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("%s: read before delete: %w", k, err)
+			return false, fmt.Errorf("%s: read before delete: %w", k, err)
 		}
 		if trackedBy(current) != self {
 			continue
@@ -112,18 +177,19 @@ func (r *Reconciler) finalize(ctx context.Context, a *app.Application) (time.Dur
 		uid := current.GetUID()
 		err = ri.Delete(ctx, obj.GetName(), metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground), Preconditions: &metav1.Preconditions{UID: &uid}})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return 0, fmt.Errorf("%s: delete: %w", k, err)
+			return false, fmt.Errorf("%s: delete: %w", k, err)
 		}
 		pending = true
 	}
-	if pending {
-		return 200 * time.Millisecond, nil // look again until they are gone
-	}
-	finalizers := slices.DeleteFunc(slices.Clone(a.Finalizers), func(f string) bool { return f == ResourcesFinalizer })
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": a.ResourceVersion, "finalizers": finalizers}})
-	_, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(a.Namespace).Patch(ctx, a.Name, types.MergePatchType, patch, metav1.PatchOptions{})
-	if apierrors.IsNotFound(err) {
-		return 0, nil
-	}
-	return 0, err
+	return pending, nil
+}
+
+// keptOnDelete reports whether obj's sync options keep it when its
+// Application is deleted: Delete=false, or any value but true (Argo CD's
+// Delete=confirm, which gyre refuses in git and does not ask for, keeps an
+// object that carries it from before).
+func keptOnDelete(obj *unstructured.Unstructured) bool {
+	opts := syncOptionsOf(obj.GetAnnotations())
+	_, set := opts.Get(app.OptionDelete)
+	return set && !opts.True(app.OptionDelete)
 }

@@ -79,7 +79,7 @@ metadata: {name: a, annotations: {argocd.argoproj.io/hook: Skip}}`, opts, "marke
 		{"unreadable hook annotation", HookFilter{}, `
 apiVersion: batch/v1
 kind: Job
-metadata: {name: a, annotations: {gyre.dev/hook: Later}}`, opts, `cannot read its sync annotations: annotation gyre.dev/hook: unknown hook type "Later" (want PreSync, Sync, PostSync, SyncFail or Skip)`},
+metadata: {name: a, annotations: {gyre.dev/hook: Later}}`, opts, `cannot read its sync annotations: annotation gyre.dev/hook: unknown hook type "Later" (want PreSync, Sync, PostSync, SyncFail, PreDelete, PostDelete or Skip)`},
 		{"helm crd-install is no hook", HookFilter{}, `
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	gosync "sync"
 	"time"
@@ -55,11 +56,26 @@ type Options struct {
 	// worker processes that a hostile chart cannot take the loop down
 	// with (cmd/gyre always does); the zero value renders in this process.
 	Render render.CacheOptions
+	// ReleaseInterval is how often the loop lets its caches release what
+	// no Application uses any more: the git cache of a repository (once
+	// idle for the source cache's IdleTimeout) and the watches of a
+	// namespace (once idle for NamespaceIdleTimeout). Default 1m.
+	ReleaseInterval time.Duration
+	// NamespaceIdleTimeout is how long the live cache keeps watching the
+	// objects controllers create in a namespace that is no Application's
+	// destination any more. Default 10m.
+	NamespaceIdleTimeout time.Duration
+	// StatusResourceLimit is the most objects an Application's
+	// status.resources lists, and the most entries of its last operation's
+	// change set; the rest are counted in their summaries and served in
+	// full by the API (see fullstatus.go). Default 500.
+	StatusResourceLimit int
 }
 
 // DefaultOptions returns the defaults described on Options.
 func DefaultOptions() Options {
-	return Options{Workers: 8, ResyncPeriod: 3 * time.Minute, FieldManager: "gyre", WaveTimeout: 5 * time.Minute, SystemNamespace: "gyre"}
+	return Options{Workers: 8, ResyncPeriod: 3 * time.Minute, FieldManager: "gyre", WaveTimeout: 5 * time.Minute, SystemNamespace: "gyre",
+		ReleaseInterval: time.Minute, NamespaceIdleTimeout: 10 * time.Minute, StatusResourceLimit: app.DefaultStatusLimits().Objects}
 }
 
 func (o *Options) setDefaults() {
@@ -88,6 +104,15 @@ func (o *Options) setDefaults() {
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
 	}
+	if o.ReleaseInterval <= 0 {
+		o.ReleaseInterval = d.ReleaseInterval
+	}
+	if o.NamespaceIdleTimeout <= 0 {
+		o.NamespaceIdleTimeout = d.NamespaceIdleTimeout
+	}
+	if o.StatusResourceLimit <= 0 {
+		o.StatusResourceLimit = d.StatusResourceLimit
+	}
 }
 
 // Reconciler drives every Application through the data path; see the package
@@ -104,18 +129,21 @@ type Reconciler struct {
 	apps     cache.SharedIndexInformer
 	projects cache.SharedIndexInformer
 	dry      *dryRunMemo
+	// full keeps the per-object lists that statuses hold only part of.
+	full fullStatus
 
 	mu          gosync.Mutex
 	caps        *render.Capabilities
 	started     bool
 	working     bool
 	subscribers []func(types.NamespacedName)
-	decoded     map[types.UID]decodedApp
+	decoded     map[types.NamespacedName]decodedApp
 }
 
-// decodedApp is an Application decoded from the watch, kept while its
-// resourceVersion stays the same.
+// decodedApp is an Application decoded from the watch, kept while its uid
+// and resourceVersion stay the same, and dropped when it is forgotten.
 type decodedApp struct {
+	uid             types.UID
 	resourceVersion string
 	app             *app.Application
 }
@@ -146,7 +174,8 @@ func New(cfg *rest.Config, src *source.Cache, opts Options) (*Reconciler, error)
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "applications"}),
 		dry: newDryRunMemo(),
 	}
-	r.live, err = live.New(cfg, live.Options{OnChange: func(k types.NamespacedName) { r.queue.Add(k) }, Logger: opts.Logger, Namespaces: opts.Namespaces})
+	r.live, err = live.New(cfg, live.Options{OnChange: func(k types.NamespacedName) { r.queue.Add(k) }, Logger: opts.Logger, Namespaces: opts.Namespaces,
+		IdleTimeout: opts.NamespaceIdleTimeout, Now: opts.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -168,8 +197,9 @@ func (r *Reconciler) Run(ctx context.Context) error {
 
 // Start installs the Application and Project CRDs, starts the Application
 // and Project watches and the live cache, and returns once the watches have
-// synced. Every replica starts, so that each can serve the API; only the
-// leader works.
+// synced; from then on, until ctx ends, the caches release what no
+// Application uses every ReleaseInterval. Every replica starts, so that
+// each can serve the API; only the leader works.
 func (r *Reconciler) Start(ctx context.Context) error {
 	for _, crd := range [][]byte{app.CRD(), app.ProjectCRD()} {
 		if err := installCRD(ctx, r.dyn, crd, r.opts.FieldManager); err != nil {
@@ -201,6 +231,7 @@ func (r *Reconciler) Start(ctx context.Context) error {
 	r.mu.Lock()
 	r.started = true
 	r.mu.Unlock()
+	go r.releaseLoop(ctx)
 	return nil
 }
 
@@ -263,10 +294,16 @@ func (r *Reconciler) isWorking() bool {
 	return r.working
 }
 
+// annotateTimeout bounds a follower's hand-over of a refresh request: a
+// webhook handler waits for it.
+const annotateTimeout = 10 * time.Second
+
 // annotateRefresh passes a refresh request to the working replica.
 func (r *Reconciler) annotateRefresh(key types.NamespacedName) {
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{RefreshAnnotation: r.opts.Now().UTC().Format(time.RFC3339Nano)}}})
-	_, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(key.Namespace).Patch(context.Background(), key.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: r.opts.FieldManager})
+	ctx, cancel := context.WithTimeout(context.Background(), annotateTimeout)
+	defer cancel()
+	_, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(key.Namespace).Patch(ctx, key.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: r.opts.FieldManager})
 	if err != nil {
 		r.log.Warn("could not pass a refresh on", "app", key, "err", err)
 	}
@@ -368,10 +405,11 @@ func (r *Reconciler) Application(key types.NamespacedName) (*app.Application, bo
 // resourceVersion is unchanged: listing thousands of Applications for the
 // API then costs no decoding.
 func (r *Reconciler) decode(u *unstructured.Unstructured) (*app.Application, bool) {
+	key := types.NamespacedName{Namespace: u.GetNamespace(), Name: u.GetName()}
 	r.mu.Lock()
-	d, ok := r.decoded[u.GetUID()]
+	d, ok := r.decoded[key]
 	r.mu.Unlock()
-	if ok && d.resourceVersion == u.GetResourceVersion() {
+	if ok && d.uid == u.GetUID() && d.resourceVersion == u.GetResourceVersion() {
 		return d.app, true
 	}
 	a, err := app.FromUnstructured(u)
@@ -379,10 +417,10 @@ func (r *Reconciler) decode(u *unstructured.Unstructured) (*app.Application, boo
 		return nil, false
 	}
 	r.mu.Lock()
-	if r.decoded == nil || len(r.decoded) > 4*len(r.apps.GetStore().ListKeys())+64 {
-		r.decoded = map[types.UID]decodedApp{} // drop the decodings of deleted apps
+	if r.decoded == nil {
+		r.decoded = map[types.NamespacedName]decodedApp{}
 	}
-	r.decoded[u.GetUID()] = decodedApp{resourceVersion: u.GetResourceVersion(), app: a}
+	r.decoded[key] = decodedApp{uid: u.GetUID(), resourceVersion: u.GetResourceVersion(), app: a}
 	r.mu.Unlock()
 	return a, true
 }
@@ -408,6 +446,10 @@ func (r *Reconciler) processNext(ctx context.Context) bool {
 	requeue, err := r.reconcile(ctx, key)
 	r.opts.Observer.Reconciled(key, time.Since(start))
 	switch {
+	case errors.Is(err, errGone):
+		// Forgotten; not looked at again unless something about it
+		// happens.
+		r.queue.Forget(key)
 	case apierrors.IsConflict(err):
 		// The watched copy was behind gyre's own last write; the watch
 		// catches up within milliseconds.
@@ -427,11 +469,14 @@ func (r *Reconciler) processNext(ctx context.Context) bool {
 }
 
 // reconcile brings one Application one step further and says when to look
-// again (0: after the resync period).
+// again (0: after the resync period). An Application that is gone is
+// forgotten (forgetApp), and reconcile says so with errGone.
 func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (time.Duration, error) {
 	shared, ok := r.Application(key)
 	if !ok {
-		return 0, nil // deleted; its objects stay unless the finalizer asked otherwise
+		// Deleted; its objects stay unless the finalizer asked otherwise.
+		r.forgetApp(key)
+		return 0, errGone
 	}
 	a := shared.DeepCopy()
 	if err := r.takeRefreshRequest(ctx, a); err != nil {
@@ -521,8 +566,9 @@ func (r *Reconciler) capabilities() *render.Capabilities {
 // Tree returns the resource tree of a: the objects its status lists, with
 // what the cluster made from them below.
 func (r *Reconciler) Tree(a *app.Application) []app.TreeNode {
-	inputs := make([]live.TreeInput, 0, len(a.Status.Resources))
-	for _, res := range a.Status.Resources {
+	resources := r.listedResources(a)
+	inputs := make([]live.TreeInput, 0, len(resources))
+	for _, res := range resources {
 		in := live.TreeInput{Key: res.Key(), Version: res.Version, Sync: res.Status}
 		if obj, ok := r.live.Get(res.Key()); ok {
 			in.Live = obj

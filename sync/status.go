@@ -26,7 +26,18 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 	st := a.Status.DeepCopy()
 	now := r.opts.Now()
 	var refused *admit.Violation
-	if errors.As(cmp.err, &refused) {
+	var invalid *app.SpecError
+	isInvalid := errors.As(cmp.err, &invalid)
+	if c := st.FindCondition(app.ConditionInvalidSpecError); !isInvalid && c != nil && strings.HasPrefix(c.Message, app.SpecErrorPrefix) {
+		st.RemoveCondition(app.ConditionInvalidSpecError) // fixed; a rejected operation's condition stays
+	}
+	if isInvalid {
+		// The spec asks for what gyre does not do (a sync option it does
+		// not know, say): nothing is compared or synced until it is fixed.
+		st.SetCondition(app.ConditionInvalidSpecError, invalid.Error(), now)
+		st.RemoveCondition(app.ConditionComparisonError)
+		st.Sync.Status = app.SyncUnknown
+	} else if errors.As(cmp.err, &refused) {
 		// The Application itself is refused (its project, repository or
 		// destination): say so as what it is, not as a comparison error.
 		st.SetCondition(app.ConditionPermissionDeniedError, refused.Error(), now)
@@ -48,7 +59,7 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 		st.RemoveCondition(app.ConditionComparisonError)
 		st.Sync = app.SyncState{Status: cmp.sync, Revision: cmp.revision, ComparedTo: &app.ComparedTo{Source: cmp.source, Destination: a.Spec.Destination}}
 		st.Health = cmp.health
-		st.Resources = cmp.resources
+		r.setResources(a.Key(), st, cmp.resources)
 		st.Summary.Images = cmp.images
 		st.SourceType = cmp.srcType
 		for _, c := range []struct {
@@ -56,13 +67,14 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 			owned bool
 		}{{app.ConditionSharedResourceWarning, true}, {app.ConditionPermissionDeniedError, false}} {
 			if msgs := cmp.violationMessages(c.owned); len(msgs) > 0 {
-				st.SetCondition(c.t, strings.Join(msgs, "; "), now)
+				st.SetCondition(c.t, app.JoinMessages(msgs, "; ", app.MaxMessageLength), now)
 			} else {
 				st.RemoveCondition(c.t)
 			}
 		}
 	}
 	st.ObservedGeneration = a.Generation
+	r.boundStatus(a.Key(), st) // as it will be written, to compare with what was
 	if sameStatus(&a.Status, st) {
 		return a, nil
 	}
@@ -91,9 +103,11 @@ func (r *Reconciler) putStatus(ctx context.Context, a *app.Application, st app.S
 	return r.writeStatus(ctx, a, st, true)
 }
 
-// writeStatus writes st as a's status; with overwrite, a conflict is
-// resolved by writing st over the newer object.
+// writeStatus writes st as a's status, within the limits (see
+// boundStatus); with overwrite, a conflict is resolved by writing st over
+// the newer object.
 func (r *Reconciler) writeStatus(ctx context.Context, a *app.Application, st app.Status, overwrite bool) (*app.Application, error) {
+	r.boundStatus(a.Key(), &st)
 	ri := r.dyn.Resource(app.GroupVersionResource()).Namespace(a.Namespace)
 	cur := a.DeepCopy()
 	for attempt := 0; ; attempt++ {

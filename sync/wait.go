@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/gyre-cd/gyre/app"
@@ -37,7 +36,7 @@ func (r *Reconciler) waitHealthy(ctx context.Context, applied []*unstructured.Un
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:
-			return fmt.Errorf("not healthy after %s: %s", timeout, strings.Join(pending, "; "))
+			return fmt.Errorf("not healthy after %s: %s", timeout, app.JoinMessages(pending, "; ", app.MaxMessageLength))
 		case <-tick.C:
 		}
 	}

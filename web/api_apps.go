@@ -234,3 +234,38 @@ func (s *Server) getHistory(w http.ResponseWriter, _ *http.Request, a *app.Appli
 	}
 	writeJSON(w, http.StatusOK, HistoryResponse{Items: items})
 }
+
+// getResources answers with every object the Application manages, where
+// status.resources may list only some of them.
+func (s *Server) getResources(w http.ResponseWriter, r *http.Request, a *app.Application) {
+	items, err := s.opts.Backend.Resources(r.Context(), a)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if items == nil {
+		items = []app.ResourceStatus{}
+	}
+	writeJSON(w, http.StatusOK, ResourcesResponse{Items: items, Summary: app.SummarizeResources(items)})
+}
+
+// getOperation answers with the current or last operation and its change
+// set, complete where status.operationState.syncResult may list only some
+// of the objects.
+func (s *Server) getOperation(w http.ResponseWriter, _ *http.Request, a *app.Application) {
+	op := a.Status.OperationState
+	if op == nil {
+		writeJSON(w, http.StatusOK, OperationResponse{})
+		return
+	}
+	out := *op
+	out.Message = redactMessage(op.Message)
+	if cs := s.opts.Backend.OperationResult(a); cs != nil {
+		c := *cs
+		if c.Summary == nil {
+			c.Summary = app.SummarizeChanges(c.Resources)
+		}
+		out.SyncResult = &c
+	}
+	writeJSON(w, http.StatusOK, OperationResponse{OperationState: &out})
+}

@@ -4,9 +4,10 @@
 //
 // web does not know the reconcile loop. It defines what it needs as small
 // interfaces — Backend (list and read Applications, request operations,
-// refresh), Cluster (read one live object and its events), TokenSource and
-// WebhookSecretSource — and cmd/gyre plugs the reconciler, a dynamic client
-// and the configured secrets in. That keeps every handler testable with a
+// refresh), Cluster (read one live object and its events), Repositories
+// (the repository credentials Secrets, shown without their values),
+// TokenSource and WebhookSecretSource — and cmd/gyre plugs the reconciler,
+// a dynamic client and the configured secrets in. That keeps every handler testable with a
 // few lines of fake and keeps client-go out of this package.
 //
 // # API
@@ -39,6 +40,8 @@
 // of the list and its counts, and never reaches its event stream.
 // appRoute applies this to every route that names an Application (see
 // scope.go); TestScopeEveryRoute walks the registered routes to keep it so.
+// Repository credentials serve every project, so their routes
+// (/api/v1/repositories) refuse any token limited to projects with 403.
 //
 // The browser's EventSource cannot send headers, and a token in a URL ends
 // up in logs, so the UI trades its token for a ticket (POST

@@ -41,9 +41,13 @@ func testTokens() StaticTokens {
 
 // fakeBackend is an in-memory Backend that records what the API asked of it.
 type fakeBackend struct {
-	mu         sync.Mutex
-	apps       map[types.NamespacedName]*app.Application
-	trees      map[types.NamespacedName][]app.TreeNode
+	mu    sync.Mutex
+	apps  map[types.NamespacedName]*app.Application
+	trees map[types.NamespacedName][]app.TreeNode
+	// full and results are the complete lists Resources and
+	// OperationResult answer with; without an entry, the status's.
+	full       map[types.NamespacedName][]app.ResourceStatus
+	results    map[types.NamespacedName]*app.ChangeSet
 	diffs      []diff.Result
 	ready      bool
 	requestErr error
@@ -62,7 +66,8 @@ func (b *fakeBackend) Projects() []*app.Project {
 }
 
 func newFakeBackend(apps ...*app.Application) *fakeBackend {
-	b := &fakeBackend{apps: map[types.NamespacedName]*app.Application{}, trees: map[types.NamespacedName][]app.TreeNode{}, ready: true}
+	b := &fakeBackend{apps: map[types.NamespacedName]*app.Application{}, trees: map[types.NamespacedName][]app.TreeNode{}, ready: true,
+		full: map[types.NamespacedName][]app.ResourceStatus{}, results: map[types.NamespacedName]*app.ChangeSet{}}
 	for _, a := range apps {
 		b.apps[a.Key()] = a
 	}
@@ -90,6 +95,27 @@ func (b *fakeBackend) Tree(a *app.Application) []app.TreeNode {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.trees[a.Key()]
+}
+
+func (b *fakeBackend) Resources(_ context.Context, a *app.Application) ([]app.ResourceStatus, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if all, ok := b.full[a.Key()]; ok {
+		return all, nil
+	}
+	return a.Status.Resources, nil
+}
+
+func (b *fakeBackend) OperationResult(a *app.Application) *app.ChangeSet {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cs, ok := b.results[a.Key()]; ok {
+		return cs
+	}
+	if a.Status.OperationState == nil {
+		return nil
+	}
+	return a.Status.OperationState.SyncResult
 }
 
 func (b *fakeBackend) Diff(_ context.Context, key types.NamespacedName) ([]diff.Result, error) {

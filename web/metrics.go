@@ -90,6 +90,22 @@ func (m *Metrics) OperationFinished(key types.NamespacedName, phase app.Operatio
 	m.syncs.WithLabelValues(key.Name, key.Namespace, string(phase)).Inc()
 }
 
+// ForgetApp deletes the per-application series of key (gyre_app_sync_total),
+// once the reconcile loop has forgotten the deleted Application.
+// gyre_app_info needs nothing: it is computed from the live list.
+func (m *Metrics) ForgetApp(key types.NamespacedName) {
+	m.syncs.DeletePartialMatch(prometheus.Labels{"name": key.Name, "namespace": key.Namespace})
+}
+
+// RepositoryEvicted deletes the per-repository series of repo
+// (gyre_git_request_total, gyre_git_request_duration_seconds) once the git
+// cache has released it.
+func (m *Metrics) RepositoryEvicted(repo string) {
+	l := prometheus.Labels{"repo": source.Redact(repo)}
+	m.gitRequests.DeletePartialMatch(l)
+	m.gitDuration.DeletePartialMatch(l)
+}
+
 // GitRequest records a network request to repo that took d.
 func (m *Metrics) GitRequest(repo string, requestType source.RequestType, d time.Duration, _ error) {
 	repo = source.Redact(repo)

@@ -19,6 +19,10 @@ import (
 //     and the pages count only what the caller sees;
 //   - the event stream, whose clients are only told about Applications of
 //     their projects (see hub.publish and Server.changeEvent).
+//
+// Routes about what every project shares (repository credentials) go
+// through authorizeEveryProject: a token limited to projects gets 403
+// there, whatever its role.
 
 // appHandler serves a route about one Application: a, which appRoute found
 // and checked the caller may see.
@@ -50,4 +54,17 @@ func appKey(r *http.Request) types.NamespacedName {
 // that the caller may not see.
 func appNotFound(key types.NamespacedName) error {
 	return fmt.Errorf("application %s: %w", key, ErrNotFound)
+}
+
+// authorizeEveryProject wraps h for a route about what every project
+// shares: it authorizes the bearer token for need, and refuses with 403 a
+// token limited to projects.
+func (s *Server) authorizeEveryProject(need Role, h http.HandlerFunc) http.HandlerFunc {
+	return s.authorize(need, func(w http.ResponseWriter, r *http.Request) {
+		if id := identityFrom(r.Context()); len(id.Projects) > 0 {
+			writeError(w, statusError(http.StatusForbidden, fmt.Sprintf("%s %q is limited to projects and may not do this: it concerns every project", id.Role, id.Name)))
+			return
+		}
+		h(w, r)
+	})
 }

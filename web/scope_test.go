@@ -26,6 +26,9 @@ var routesWithoutApp = map[string]string{
 	"GET /api/v1/version":         "answers no application data",
 	"GET /api/v1/projects":        "TestProjects",
 	"GET /api/v1/projects/{name}": "TestProjects",
+	"GET /api/v1/repositories":    "TestRepositoriesScope",
+	"POST /api/v1/repositories":   "TestRepositoriesScope",
+	"DELETE /api/v1/repositories": "TestRepositoriesScope",
 	"POST /api/webhook":           "takes no token",
 	"/api/":                       "answers no route",
 }

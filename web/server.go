@@ -29,6 +29,15 @@ type Backend interface {
 	Application(key types.NamespacedName) (*app.Application, bool)
 	// Tree returns a's resource tree.
 	Tree(a *app.Application) []app.TreeNode
+	// Resources returns every object a manages, as its latest comparison
+	// found them: all of them, where a.Status.Resources may list only
+	// some (see app.ResourcesSummary).
+	Resources(ctx context.Context, a *app.Application) ([]app.ResourceStatus, error)
+	// OperationResult returns the change set of a's current or last
+	// operation: complete while the backend holds it, else as a's status
+	// records it (its Summary says whether that lists every object); nil
+	// before the first operation.
+	OperationResult(a *app.Application) *app.ChangeSet
 	// Diff compares an Application with git now.
 	Diff(ctx context.Context, key types.NamespacedName) ([]diff.Result, error)
 	// Request asks for an operation. It returns an error wrapping
@@ -77,6 +86,9 @@ type Options struct {
 	Cluster Cluster
 	// Tokens authenticates API callers. Required.
 	Tokens TokenSource
+	// Repositories manages repository credentials for the
+	// /api/v1/repositories routes; without it they answer 501.
+	Repositories Repositories
 	// WebhookSecrets holds the secret of each webhook provider; a provider
 	// without one has its webhooks refused. Optional.
 	WebhookSecrets WebhookSecretSource
@@ -230,6 +242,8 @@ func (s *Server) routes() error {
 	s.handle("GET /api/v1/applications", s.authorize(RoleReadonly, s.listApps))
 	s.handle("GET "+one, read(s.getApp))
 	s.handle("GET "+one+"/tree", read(s.getTree))
+	s.handle("GET "+one+"/resources", read(s.getResources))
+	s.handle("GET "+one+"/operation", read(s.getOperation))
 	s.handle("GET "+one+"/diff", read(s.getDiff))
 	s.handle("GET "+one+"/history", read(s.getHistory))
 	s.handle("GET "+one+"/resource", read(s.getResource))
@@ -245,6 +259,11 @@ func (s *Server) routes() error {
 	s.handle("GET /api/v1/projects", s.authorize(RoleReadonly, s.listProjects))
 	s.handle("GET /api/v1/projects/{name}", s.authorize(RoleReadonly, s.getProject))
 	s.handle("GET /api/v1/version", s.authorize(RoleReadonly, s.version))
+	// Repository credentials serve every project: only an admin token
+	// limited to none may touch them.
+	s.handle("GET /api/v1/repositories", s.authorizeEveryProject(RoleAdmin, s.listRepositories))
+	s.handle("POST /api/v1/repositories", s.authorizeEveryProject(RoleAdmin, s.putRepository))
+	s.handle("DELETE /api/v1/repositories", s.authorizeEveryProject(RoleAdmin, s.deleteRepository))
 	s.handle("POST /api/webhook", s.webhook)
 	s.handle("/api/", s.noRoute)
 
@@ -265,7 +284,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 // path exists with another method, else 404, both as JSON.
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	var allow []string
-	for _, method := range []string{http.MethodGet, http.MethodPost} {
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = method
 		if _, pattern := s.mux.Handler(probe); method != r.Method && pattern != "/api/" && pattern != "" {

@@ -75,6 +75,24 @@ type TreeResponse struct {
 	Nodes []app.TreeNode `json:"nodes"`
 }
 
+// ResourcesResponse is the answer of GET .../resources: every object the
+// application manages, in key order, where status.resources may list only
+// some of them.
+type ResourcesResponse struct {
+	Items []app.ResourceStatus `json:"items"`
+	// Summary counts the items; it is never truncated.
+	Summary *app.ResourcesSummary `json:"summary"`
+}
+
+// OperationResponse is the answer of GET .../operation: the current or last
+// operation, as status.operationState records it but with the complete
+// change set while gyre holds it (syncResult.summary.truncated says when it
+// does not: after a restart, or from a replica that did not run it).
+type OperationResponse struct {
+	// OperationState is null before the first operation.
+	OperationState *app.OperationState `json:"operationState"`
+}
+
 // DiffItem is one object in the answer of GET .../diff.
 type DiffItem struct {
 	Key    app.ResourceKey `json:"key"`

@@ -14,6 +14,7 @@ import (
 	"github.com/gyre-cd/gyre/render"
 	"github.com/gyre-cd/gyre/source"
 	gyresync "github.com/gyre-cd/gyre/sync"
+	"github.com/gyre-cd/gyre/web"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,6 +37,8 @@ type agentOptions struct {
 	Workers        int
 	ResyncPeriod   time.Duration
 	PollInterval   time.Duration
+	// GitTimeout bounds each ref listing and fetch (source.Options.Timeout).
+	GitTimeout time.Duration
 
 	LeaderElect             bool
 	LeaderElectionNamespace string
@@ -59,7 +62,19 @@ type agentHooks struct {
 type agent struct {
 	reconciler *gyresync.Reconciler
 	source     *source.Cache
-	done       chan error
+	// creds are the repository credentials Secrets; nil without a system
+	// namespace.
+	creds *repoCredentials
+	done  chan error
+}
+
+// repositories is what the API manages repository credentials through;
+// nil without a system namespace to keep them in.
+func (a *agent) repositories() web.Repositories {
+	if a.creds == nil {
+		return nil
+	}
+	return &repoStore{creds: a.creds, src: a.source}
 }
 
 // startAgent builds the git cache and the reconciler for the cluster at cfg
@@ -72,6 +87,23 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 	srcOpts.AllowFileURLs = o.AllowFileRepos
 	if o.PollInterval > 0 {
 		srcOpts.PollInterval = o.PollInterval
+		// The default jitter (6s) is a tenth of the default interval; a
+		// shorter --git-poll gets a tenth of its own, not ±6s.
+		srcOpts.PollJitter = 0
+	}
+	if o.GitTimeout > 0 {
+		srcOpts.Timeout = o.GitTimeout
+	}
+	var creds *repoCredentials
+	if o.SystemNamespace != "" {
+		client, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if creds, err = watchRepoCredentials(ctx, client, o.SystemNamespace, log); err != nil {
+			return nil, err
+		}
+		srcOpts.Credentials = creds
 	}
 	src, err := source.New(srcOpts)
 	if err != nil {
@@ -90,7 +122,10 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 		sandbox.Close()
 		return nil, err
 	}
-	a := &agent{reconciler: r, source: src, done: make(chan error, 1)}
+	a := &agent{reconciler: r, source: src, creds: creds, done: make(chan error, 1)}
+	if creds != nil {
+		creds.setOnChange(func(old, cur *source.SecretCredentials) { refreshChanged(r, src, old, cur, log) })
+	}
 	go func() {
 		err := runLoop(ctx, cfg, o, log, r)
 		sandbox.Close() // the loop has stopped; its render workers go with it
@@ -198,6 +233,7 @@ func (o *agentOptions) addFlags(f interface {
 	f.IntVar(&o.Workers, "workers", o.Workers, "Applications reconciled at once")
 	f.DurationVar(&o.ResyncPeriod, "resync", o.ResyncPeriod, "how often every Application is compared even without a change")
 	f.DurationVar(&o.PollInterval, "git-poll", o.PollInterval, "how often each git repository is checked for new commits")
+	f.DurationVar(&o.GitTimeout, "git-timeout", source.DefaultOptions("").Timeout, "how long one ref listing or fetch may take before the repository counts as unreachable")
 	d := render.DefaultSandboxOptions()
 	o.RenderMemory = byteSize(d.MemoryBytes)
 	f.DurationVar(&o.RenderTimeout, "render-timeout", d.Timeout, "how long one render (Helm, kustomize, directory) may take before its worker process is killed")

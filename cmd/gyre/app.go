@@ -173,14 +173,52 @@ func newAppGetCommand(o *appOptions) *cobra.Command {
 			if s.format != formatTable {
 				return printStructured(s.out, s.format, raw)
 			}
-			return printApplication(s.out, a, s.now())
+			objects, note := s.objects(cmd.Context(), a)
+			return printApplication(s.out, a, objects, note, s.now())
 		},
 	}
 }
 
+// objects returns the objects `gyre app get` lists: the status's, or all
+// of them from the API when the status lists only some. note says why the
+// list is still partial, when it is.
+func (s *appSession) objects(ctx context.Context, a *app.Application) ([]app.ResourceStatus, string) {
+	sum := a.Status.Summary.Resources
+	if sum == nil || !sum.Truncated {
+		return a.Status.Resources, ""
+	}
+	var resp struct {
+		Items []app.ResourceStatus `json:"items"`
+	}
+	if err := s.client.getJSON(ctx, appPath(a.Key(), "resources"), nil, &resp); err != nil {
+		return a.Status.Resources, fmt.Sprintf("listed: %d of the %d objects, those refused, missing, out of sync or unhealthy first; the complete list could not be read: %v",
+			len(a.Status.Resources), sum.Total, err)
+	}
+	return resp.Items, ""
+}
+
+// fullOperation returns a's operation state with its complete change set,
+// read from the API when the status lists only part of it; the status's
+// when that fails.
+func (s *appSession) fullOperation(ctx context.Context, a *app.Application) *app.OperationState {
+	op := a.Status.OperationState
+	if op == nil || op.SyncResult == nil || op.SyncResult.Summary == nil || !op.SyncResult.Summary.Truncated {
+		return op
+	}
+	var resp struct {
+		OperationState *app.OperationState `json:"operationState"`
+	}
+	if err := s.client.getJSON(ctx, appPath(a.Key(), "operation"), nil, &resp); err != nil || resp.OperationState == nil ||
+		!resp.OperationState.StartedAt.Equal(&op.StartedAt) {
+		return op
+	}
+	return resp.OperationState
+}
+
 // printApplication writes the summary of `gyre app get` and the table of
-// the objects the Application manages.
-func printApplication(w io.Writer, a *app.Application, now time.Time) error {
+// objects, the Application's managed objects; note, when set, says why the
+// table is partial.
+func printApplication(w io.Writer, a *app.Application, objects []app.ResourceStatus, note string, now time.Time) error {
 	st := &a.Status
 	src := a.Spec.Source
 	rev := src.TargetRevision
@@ -212,6 +250,7 @@ func printApplication(w io.Writer, a *app.Application, now time.Time) error {
 		{"Sync policy", policy},
 		{"Sync status", joinNonEmpty(string(st.Sync.Status), revisionPhrase(st.Sync.Revision))},
 		{"Health", joinNonEmpty(string(st.Health.Status), st.Health.Message)},
+		{"Objects", objectCounts(st, objects)},
 	}
 	if op := st.OperationState; op != nil {
 		when := op.StartedAt.Time
@@ -231,7 +270,7 @@ func printApplication(w io.Writer, a *app.Application, now time.Time) error {
 	}
 	fmt.Fprintln(w)
 	t := newTable(w, "KIND", "NAMESPACE", "NAME", "SYNC", "HEALTH")
-	for _, r := range st.Resources {
+	for _, r := range objects {
 		health := ""
 		if r.Health != nil {
 			health = string(r.Health.Status)
@@ -248,9 +287,12 @@ func printApplication(w io.Writer, a *app.Application, now time.Time) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
+	if note != "" {
+		fmt.Fprintf(w, "\nPartly %s\n", note)
+	}
 	// Refusals (project rules, another app's objects) in full, below.
 	header := false
-	for _, r := range st.Resources {
+	for _, r := range objects {
 		if r.Message == "" {
 			continue
 		}
@@ -261,6 +303,47 @@ func printApplication(w io.Writer, a *app.Application, now time.Time) error {
 		fmt.Fprintf(w, "  %s\n", r.Message)
 	}
 	return nil
+}
+
+// objectCounts says how many objects the Application manages, by sync
+// status and health: from the status's summary, which counts them all, or
+// from objects when the status has none (an older gyre).
+func objectCounts(st *app.Status, objects []app.ResourceStatus) string {
+	sum := st.Summary.Resources
+	if sum == nil {
+		sum = app.SummarizeResources(objects)
+	}
+	var sync, health, more []string
+	for _, s := range []app.SyncStatus{app.Synced, app.OutOfSync, app.SyncUnknown} {
+		if n := sum.Sync[s]; n > 0 {
+			sync = append(sync, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	for _, h := range []app.HealthStatus{app.Healthy, app.Progressing, app.Suspended, app.Degraded, app.Missing, app.HealthUnknown} {
+		if n := sum.Health[h]; n > 0 {
+			health = append(health, fmt.Sprintf("%d %s", n, h))
+		}
+	}
+	if sum.RequiresPruning > 0 {
+		more = append(more, fmt.Sprintf("%d to prune", sum.RequiresPruning))
+	}
+	if sum.Refused > 0 {
+		more = append(more, fmt.Sprintf("%d refused", sum.Refused))
+	}
+	out := fmt.Sprint(sum.Total)
+	var groups []string
+	for _, g := range [][]string{sync, health, more} {
+		if len(g) > 0 {
+			groups = append(groups, strings.Join(g, ", "))
+		}
+	}
+	if len(groups) > 0 {
+		out += " (" + strings.Join(groups, "; ") + ")"
+	}
+	if sum.Truncated {
+		out += fmt.Sprintf("; status.resources lists %d of them", len(st.Resources))
+	}
+	return out
 }
 
 // operationName says what an operation asks for, in a few words.

@@ -62,8 +62,15 @@ func runAppSync(ctx context.Context, s *appSession, key types.NamespacedName, f 
 		return err
 	}
 	req := syncRequest{Revision: f.Revision, Prune: f.Prune, DryRun: f.DryRun}
+	managed := a
+	if len(f.Resources) > 0 {
+		// --resource names any managed object, also one a long status
+		// does not list.
+		managed = a.DeepCopy()
+		managed.Status.Resources, _ = s.objects(ctx, a)
+	}
 	for _, r := range f.Resources {
-		k, err := parseResource(r, a)
+		k, err := parseResource(r, managed)
 		if err != nil {
 			return err
 		}
@@ -221,7 +228,7 @@ func (f *follower) finish(ctx context.Context, served time.Time, async bool, tim
 		}
 		return err
 	}
-	op := a.Status.OperationState
+	op := f.s.fullOperation(ctx, a)
 	if f.s.format != formatTable {
 		if err := printStructured(f.s.out, f.s.format, op); err != nil {
 			return err
@@ -341,5 +348,11 @@ func printResult(w io.Writer, op *app.OperationState) error {
 			t.row(c.Kind, c.Namespace, c.Name, string(c.Action), c.Message)
 		}
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if cs := op.SyncResult; cs != nil && cs.Summary != nil && cs.Summary.Truncated {
+		fmt.Fprintf(w, "\nListed: %d of the %d objects, failures first; the complete change set could not be read.\n", len(cs.Resources), cs.Summary.Total)
+	}
+	return nil
 }

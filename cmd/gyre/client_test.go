@@ -47,6 +47,11 @@ type fakeAPI struct {
 	apps map[string][]*app.Application
 	// diffs are raw bodies of GET .../diff by "namespace/name".
 	diffs map[string]string
+	// resources and operations are the complete lists GET .../resources
+	// and GET .../operation answer with, by "namespace/name"; without an
+	// entry, the status's.
+	resources  map[string][]app.ResourceStatus
+	operations map[string]*app.OperationState
 	// after, keyed "POST <path>", replaces an Application's script when that
 	// request arrives.
 	after map[string][]*app.Application
@@ -62,7 +67,8 @@ type fakeFailure struct {
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
-	f := &fakeAPI{t: t, apps: map[string][]*app.Application{}, diffs: map[string]string{}, after: map[string][]*app.Application{}, fail: map[string]fakeFailure{}}
+	f := &fakeAPI{t: t, apps: map[string][]*app.Application{}, diffs: map[string]string{}, after: map[string][]*app.Application{}, fail: map[string]fakeFailure{},
+		resources: map[string][]app.ResourceStatus{}, operations: map[string]*app.OperationState{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -146,6 +152,18 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, f.diffs[key])
 	case r.Method == http.MethodGet && sub == "history":
 		f.writeJSON(w, http.StatusOK, map[string]any{"items": script[0].Status.History})
+	case r.Method == http.MethodGet && sub == "resources":
+		items, ok := f.resources[key]
+		if !ok {
+			items = script[0].Status.Resources
+		}
+		f.writeJSON(w, http.StatusOK, map[string]any{"items": items, "summary": app.SummarizeResources(items)})
+	case r.Method == http.MethodGet && sub == "operation":
+		op, ok := f.operations[key]
+		if !ok {
+			op = script[0].Status.OperationState
+		}
+		f.writeJSON(w, http.StatusOK, map[string]any{"operationState": op})
 	case r.Method == http.MethodPost:
 		if next, ok := f.after["POST "+r.URL.Path]; ok {
 			f.apps[key] = next

@@ -54,6 +54,7 @@ func serveHTTP(ctx context.Context, cfg *rest.Config, a *agent, t *telemetry, o 
 	srv, err := web.New(web.Options{
 		Backend:        newWebBackend(a.reconciler, a.source),
 		Cluster:        cluster,
+		Repositories:   a.repositories(),
 		Tokens:         tokens,
 		WebhookSecrets: webhooks,
 		Registry:       t.registry,

@@ -144,6 +144,10 @@ type emptyBackend struct{}
 func (emptyBackend) Applications() []*app.Application                          { return nil }
 func (emptyBackend) Application(types.NamespacedName) (*app.Application, bool) { return nil, false }
 func (emptyBackend) Tree(*app.Application) []app.TreeNode                      { return nil }
+func (emptyBackend) Resources(context.Context, *app.Application) ([]app.ResourceStatus, error) {
+	return nil, nil
+}
+func (emptyBackend) OperationResult(*app.Application) *app.ChangeSet { return nil }
 func (emptyBackend) Diff(context.Context, types.NamespacedName) ([]diff.Result, error) {
 	return nil, nil
 }

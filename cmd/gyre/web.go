@@ -29,10 +29,11 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// Metrics feed on the reconcile loop and the git cache directly.
+// Metrics feed on the reconcile loop and the git cache directly, and drop
+// the series of deleted Applications and released repositories.
 var (
-	_ gyresync.Observer = (*web.Metrics)(nil)
-	_ source.Observer   = (*web.Metrics)(nil)
+	_ gyresync.Forgetter      = (*web.Metrics)(nil)
+	_ source.EvictionObserver = (*web.Metrics)(nil)
 )
 
 // webBackend adapts the reconciler, and the git cache it reads, to

@@ -40,7 +40,7 @@ export class AppView {
     this.facts = h('dl', { class: 'facts', 'data-testid': 'app-facts' });
     this.notices = h('div', { class: 'notices' });
     this.operation = h('section', { class: 'card operation', 'data-testid': 'operation', 'aria-labelledby': 'op-title', hidden: true });
-    this.treeSummary = h('p', { class: 'muted tree-summary' });
+    this.treeSummary = h('p', { class: 'muted tree-summary', 'data-testid': 'resources-summary' });
     this.treeBox = h('div', { class: 'tree-box' });
     this.history = h('section', { class: 'card history', 'aria-labelledby': 'history-title' });
     this.panelBox = h('div', { class: 'panel-box' });
@@ -89,8 +89,10 @@ export class AppView {
         get(appPath(this.namespace, this.name)),
         get(appPath(this.namespace, this.name, '/tree')).catch((err) => ({ error: err })),
       ]);
+      const fullResult = await this.fullResult(a);
       if (this.unmounted) return;
       this.a = a;
+      this.result = fullResult;
       this.treeError = tree.error || null;
       this.nodes = (tree && tree.nodes) || [];
       this.draw();
@@ -104,6 +106,27 @@ export class AppView {
       }
     }
     this.pollWhileRunning();
+  }
+
+  // fullResult returns the complete change set of a's operation from the
+  // API when the status lists only part of it (see syncResult.summary), or
+  // null. A fetched one is reused while the operation's state is the same.
+  async fullResult(a) {
+    const op = a.status && a.status.operationState;
+    const cs = op && op.syncResult;
+    if (!cs || !cs.summary || !cs.summary.truncated) return null;
+    const key = `${op.startedAt}|${op.phase}|${cs.summary.total}`;
+    if (this.resultKey === key) return this.resultCache;
+    try {
+      const res = await get(appPath(this.namespace, this.name, '/operation'));
+      const full = res && res.operationState;
+      if (!full || full.startedAt !== op.startedAt || !full.syncResult) return null;
+      this.resultKey = key;
+      this.resultCache = full.syncResult;
+      return full.syncResult;
+    } catch {
+      return null; // the status's part is shown, and says it is a part
+    }
   }
 
   // pollWhileRunning reloads every two seconds while an operation runs and
@@ -214,8 +237,11 @@ export class AppView {
     const phase = phaseBadge(op.phase, 'operation-phase');
     phase.dataset.startedAt = op.startedAt || '';
     phase.dataset.finishedAt = op.finishedAt || '';
-    const result = op.syncResult;
+    const result = this.result || op.syncResult;
     const changes = (result && result.resources) || [];
+    const summary = result && result.summary;
+    const total = summary ? summary.total : changes.length;
+    const partial = Boolean(summary && summary.truncated);
     const running = op.phase === 'Running' || op.phase === 'Terminating';
     const table = changes.length ? h('table', { class: 'changes', 'data-testid': 'change-set' },
       h('caption', {
@@ -233,7 +259,7 @@ export class AppView {
       h('td', { text: `${c.syncPhase || 'Sync'} / ${c.wave || 0}` }),
       h('td', {}, c.hookType ? [c.hookType, c.hookPhase ? ' ' : '', c.hookPhase ? phaseBadge(c.hookPhase) : ''] : '—'),
       h('td', { class: 'message', text: c.message || '' }))))) : null;
-    const counts = changes.length ? countActions(changes) : '';
+    const counts = summary && summary.actions ? countActions(summary.actions) : changes.length ? countActions(tally(changes)) : '';
     fill(this.operation,
       h('div', { class: 'section-head' },
         h('h2', { id: 'op-title', text: running ? `${what} in progress` : `Last operation: ${what}` }),
@@ -246,7 +272,12 @@ export class AppView {
         counts ? `. ${counts}.` : '.'),
       op.message ? h('p', { class: `op-message op-${op.phase}`, 'data-testid': 'operation-message', text: op.message }) : null,
       table ? h('details', { class: 'changes-box', open: running || op.phase !== 'Succeeded' || changes.length <= 12 ? '' : null },
-        h('summary', { text: `Change set (${changes.length} object${changes.length === 1 ? '' : 's'})` }),
+        h('summary', { text: `Change set (${total} object${total === 1 ? '' : 's'})` }),
+        partial ? h('p', {
+          class: 'muted', 'data-testid': 'change-set-partial',
+          text: `Listing ${changes.length} of ${total} objects, failures first: gyre no longer holds the complete change set `
+            + '(it restarted, or another replica ran the operation).',
+        }) : null,
         h('div', { class: 'table-wrap' }, table)) : null);
   }
 
@@ -270,10 +301,7 @@ export class AppView {
       const el = this.treeBox.querySelector(`[data-testid="${CSS.escape(focused)}"]`);
       if (el) el.focus();
     }
-    const bad = nodes.filter((n) => n.health && !['Healthy', 'Suspended'].includes(n.health.status)).length;
-    const out = nodes.filter((n) => n.sync === 'OutOfSync').length;
-    this.treeSummary.textContent = `${nodes.length} object${nodes.length === 1 ? '' : 's'}`
-      + (bad ? ` · ${bad} not healthy` : '') + (out ? ` · ${out} out of sync` : '')
+    this.treeSummary.textContent = resourcesSummary(this.a.status || {}, nodes)
       + '. Select one for its manifest, diff and events.';
   }
 
@@ -427,10 +455,40 @@ function automation(a) {
   return `automated${opts.length ? ` (${opts.join(', ')})` : ''}`;
 }
 
-function countActions(changes) {
+// tally counts change set entries by action.
+function tally(changes) {
   const n = {};
   for (const c of changes) n[c.action] = (n[c.action] || 0) + 1;
-  return Object.entries(n).map(([k, v]) => `${v} ${k}`).join(', ');
+  return n;
+}
+
+// countActions says "2 created, 5 unchanged" from counts by action.
+function countActions(counts) {
+  return Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ');
+}
+
+// resourcesSummary says how many objects the application manages and how
+// many are out of sync or not healthy: from status.summary.resources, which
+// counts them all, else from the tree. When the status lists only some of
+// them it says so, and how many the tree shows.
+function resourcesSummary(st, nodes) {
+  const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const sum = st.summary && st.summary.resources;
+  if (!sum) {
+    const bad = nodes.filter((n) => n.health && !['Healthy', 'Suspended'].includes(n.health.status)).length;
+    const out = nodes.filter((n) => n.sync === 'OutOfSync').length;
+    return plural(nodes.length, 'object') + (bad ? ` · ${bad} not healthy` : '') + (out ? ` · ${out} out of sync` : '');
+  }
+  const health = sum.health || {};
+  const bad = Object.keys(health).filter((k) => !['Healthy', 'Suspended'].includes(k)).reduce((n, k) => n + health[k], 0);
+  const out = (sum.sync || {}).OutOfSync || 0;
+  let text = plural(sum.total, 'managed object') + (bad ? ` · ${bad} not healthy` : '') + (out ? ` · ${out} out of sync` : '');
+  if (sum.truncated) {
+    const roots = nodes.filter((n) => !(n.parentUIDs && n.parentUIDs.length)).length;
+    const listed = (st.resources || []).length;
+    text += ` · the status lists ${listed} of them, ${roots >= sum.total ? 'the tree shows them all' : `the tree shows ${roots}`}`;
+  }
+  return text;
 }
 
 function duration(from, to) {
