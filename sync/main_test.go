@@ -102,6 +102,9 @@ func needsCluster() bool {
 	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
 		return false
 	}
+	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
+		return true // benchmarks run the loop
+	}
 	run := flag.Lookup("test.run")
 	if run == nil || run.Value.String() == "" {
 		return true

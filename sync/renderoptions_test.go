@@ -14,9 +14,15 @@ import (
 // accepted and ignored.
 func TestRenderOptionsCarryEverySourceField(t *testing.T) {
 	blocks := map[string]func(*app.Source) reflect.Value{
-		"helm":      func(s *app.Source) reflect.Value { s.Helm = &app.HelmSource{}; return reflect.ValueOf(s.Helm).Elem() },
-		"kustomize": func(s *app.Source) reflect.Value { s.Kustomize = &app.KustomizeSource{}; return reflect.ValueOf(s.Kustomize).Elem() },
-		"directory": func(s *app.Source) reflect.Value { s.Directory = &app.DirectorySource{}; return reflect.ValueOf(s.Directory).Elem() },
+		"helm": func(s *app.Source) reflect.Value { s.Helm = &app.HelmSource{}; return reflect.ValueOf(s.Helm).Elem() },
+		"kustomize": func(s *app.Source) reflect.Value {
+			s.Kustomize = &app.KustomizeSource{}
+			return reflect.ValueOf(s.Kustomize).Elem()
+		},
+		"directory": func(s *app.Source) reflect.Value {
+			s.Directory = &app.DirectorySource{}
+			return reflect.ValueOf(s.Directory).Elem()
+		},
 	}
 	a := &app.Application{}
 	a.Name = "opts"

@@ -27,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gyre-cd/gyre/internal/testsupport"
 	"github.com/gyre-cd/gyre/localcluster"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -158,20 +159,10 @@ func (c *Cluster) Namespace(t testing.TB) string {
 	return name
 }
 
-// Eventually polls cond every 20ms until it returns true or timeout passes,
-// then fails the test with the last message cond gave.
+// Eventually polls cond until it returns true or timeout passes, then
+// fails the test with the last message cond gave. It is
+// testsupport.Eventually, here for the tests that already hold a Cluster.
 func Eventually(t testing.TB, timeout time.Duration, cond func() (done bool, msg string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var msg string
-	for {
-		var done bool
-		if done, msg = cond(); done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not done after %s: %s", timeout, msg)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testsupport.Eventually(t, timeout, cond)
 }
