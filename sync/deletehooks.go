@@ -13,9 +13,11 @@ import (
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/health"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 )
@@ -57,6 +59,9 @@ func (r *Reconciler) deleteHooks(ctx context.Context, a *app.Application, pol ad
 	}
 	res, err := r.render(ctx, a, src, revision)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.watchTracked(ctx, a, res.Unstructured()); err != nil {
 		return nil, err
 	}
 	hooks := map[DeletePhase][]*unstructured.Unstructured{}
@@ -338,4 +343,33 @@ func (r *Reconciler) clearDeletionError(ctx context.Context, a *app.Application)
 	}
 	_, err := r.putStatus(ctx, a, *st)
 	return err
+}
+
+// watchTracked makes sure the live cache watches every kind that a's status
+// lists or its current render declares, before the finalizer looks for what
+// to delete. After a restart a deleting Application is finalized without a
+// comparison first, and objects of a kind nothing else made gyre watch yet
+// would be missed and left behind. Kinds the API server no longer knows
+// have no objects left to delete.
+func (r *Reconciler) watchTracked(ctx context.Context, a *app.Application, rendered []*unstructured.Unstructured) error {
+	seen := map[schema.GroupVersionKind]bool{}
+	var gvks []schema.GroupVersionKind
+	add := func(gvk schema.GroupVersionKind) {
+		if gvk.Kind != "" && gvk.Version != "" && !seen[gvk] {
+			seen[gvk] = true
+			gvks = append(gvks, gvk)
+		}
+	}
+	for _, rs := range a.Status.Resources {
+		add(schema.GroupVersionKind{Group: rs.Group, Version: rs.Version, Kind: rs.Kind})
+	}
+	for _, o := range rendered {
+		add(o.GroupVersionKind())
+	}
+	for _, gvk := range gvks {
+		if err := r.live.Watch(ctx, gvk); err != nil && !meta.IsNoMatchError(err) {
+			return err
+		}
+	}
+	return nil
 }

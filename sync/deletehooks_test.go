@@ -299,3 +299,38 @@ func TestSucceededPreDeleteHookIsNotRunAgain(t *testing.T) {
 		t.Errorf("a succeeded run with policy HookFailed was deleted: %v", got)
 	}
 }
+
+// TestFinalizeAfterRestartFindsEveryKind: a gyre that has just started
+// finalizes a deleting Application before anything made its live cache
+// watch the app's kinds; the finalizer must still find and delete the
+// app's objects, not remove itself and leave them behind.
+func TestFinalizeAfterRestartFindsEveryKind(t *testing.T) {
+	t.Parallel()
+	ns := cluster.Namespace(t)
+	r := newRepo(t)
+	sha := r.commit(map[string]*string{"c.yaml": s(configMap("c", "1"))})
+	key := newApp(t, ns, "restarted", r, "", func(a *app.Application) {
+		a.Spec.SyncPolicy = nil // the shared loop must not bring the object back
+		a.Finalizers = []string{ResourcesFinalizer}
+	})
+	request(t, key, app.Operation{Sync: &app.SyncOperation{}})
+	syncedAt(t, key, sha)
+
+	started := boundedReconciler(t, 0) // a new process: its live cache watches nothing yet
+	clustertest.Eventually(t, 30*time.Second, func() (bool, string) {
+		wait, err := started.finalize(ctx, getApp(t, key))
+		switch {
+		case err != nil:
+			return false, err.Error() // a conflict with the shared loop's writes: again
+		case wait > 0:
+			return false, "objects still being deleted"
+		}
+		return true, ""
+	})
+	if v := configMapValue(t, ns, "c"); v != "" {
+		t.Fatalf("the finalizer of a restarted gyre left the app's ConfigMap behind")
+	}
+	if a := getApp(t, key); slices.Contains(a.Finalizers, ResourcesFinalizer) {
+		t.Fatalf("finalizer still on the Application after its objects went")
+	}
+}
