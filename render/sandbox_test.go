@@ -28,6 +28,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/gyre-cd/gyre/internal/testsupport"
 	"github.com/gyre-cd/gyre/render"
 )
 
@@ -656,11 +657,5 @@ func peakRSS(t testing.TB) int64 {
 // waitFor polls cond until it holds, failing the test after timeout.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testsupport.Eventually(t, timeout, func() (bool, string) { return cond(), "waiting for " + what })
 }

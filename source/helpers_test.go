@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
+	"github.com/gyre-cd/gyre/internal/testsupport"
 	"github.com/gyre-cd/gyre/source"
 )
 
@@ -302,14 +303,8 @@ func (c *fakeClock) pending() int {
 	return len(c.waiters)
 }
 
-// eventually polls cond until it holds or the deadline passes.
+// eventually polls cond until it holds, failing the test after 10s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond) // polling with a deadline, not synchronising by sleeping
-	}
+	testsupport.Eventually(t, 10*time.Second, func() (bool, string) { return cond(), "waiting for " + what })
 }
