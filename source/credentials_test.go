@@ -10,11 +10,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/gyre-cd/gyre/internal/testsupport"
 	"github.com/gyre-cd/gyre/source"
 )
 
 func TestCredentialsFromSecrets(t *testing.T) {
-	_, keyPEM := newKey(t)
+	_, keyPEM := testsupport.SSHKey(t)
 	secrets := []corev1.Secret{
 		credentialSecret("host", "https://git.example.com", source.SecretTypeRepoCreds, map[string]string{
 			source.SecretKeyPassword: "host-token",
@@ -114,7 +115,7 @@ func TestCredentialsFromBadSecrets(t *testing.T) {
 }
 
 func TestCredentialsNeverPrinted(t *testing.T) {
-	_, keyPEM := newKey(t)
+	_, keyPEM := testsupport.SSHKey(t)
 	c := source.Credentials{Username: "bot", Password: "pa55word-value", SSHPrivateKey: keyPEM, CAData: []byte("ca")}
 	var logged bytes.Buffer
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("creds", "c", c)
@@ -199,7 +200,7 @@ func TestCredentialsArgoCDLabelAndTypes(t *testing.T) {
 // TestCredentialsAuthAndEqual: Auth names what a Secret holds, and Equal
 // tells any change apart, which is how the cache notices a rotated Secret.
 func TestCredentialsAuthAndEqual(t *testing.T) {
-	_, keyPEM := newKey(t)
+	_, keyPEM := testsupport.SSHKey(t)
 	for _, tt := range []struct {
 		c    source.Credentials
 		want source.AuthKind

@@ -1,152 +1,31 @@
 package source_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	corev1 "k8s.io/api/core/v1"
 
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/gyre-cd/gyre/internal/testsupport"
 	"github.com/gyre-cd/gyre/source"
 )
 
-// gitSSHServer is an in-process SSH server (golang.org/x/crypto/ssh) that
-// accepts one client key and runs the real git upload-pack for each exec
-// request, as a git host does.
-type gitSSHServer struct {
-	addr     string
-	port     int
-	hostKey  ssh.PublicKey
-	sessions atomic.Int64
-}
-
-// newKey returns an ed25519 key as an ssh signer and as PEM.
-func newKey(t *testing.T) (ssh.Signer, []byte) {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer, pem.EncodeToMemory(block)
-}
-
-func serveGitSSH(t *testing.T, client ssh.PublicKey) *gitSSHServer {
-	t.Helper()
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("git binary not installed: it runs upload-pack behind the test SSH server (CI installs it)")
-	}
-	hostSigner, _ := newKey(t)
-	config := &ssh.ServerConfig{
-		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			if bytes.Equal(key.Marshal(), client.Marshal()) {
-				return nil, nil
-			}
-			return nil, errors.New("unknown key")
-		},
-	}
-	config.AddHostKey(hostSigner)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	s := &gitSSHServer{addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port, hostKey: hostSigner.PublicKey()}
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.handle(conn, config, git)
-		}
-	}()
-	return s
-}
-
-func (s *gitSSHServer) handle(conn net.Conn, config *ssh.ServerConfig, git string) {
-	defer conn.Close()
-	_, chans, reqs, err := ssh.NewServerConn(conn, config)
-	if err != nil {
-		return
-	}
-	go ssh.DiscardRequests(reqs)
-	for nc := range chans {
-		if nc.ChannelType() != "session" {
-			_ = nc.Reject(ssh.UnknownChannelType, "session only")
-			continue
-		}
-		ch, creqs, err := nc.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer ch.Close()
-			for req := range creqs {
-				if req.Type != "exec" {
-					_ = req.Reply(false, nil)
-					continue
-				}
-				var payload struct{ Command string }
-				if err := ssh.Unmarshal(req.Payload, &payload); err != nil {
-					_ = req.Reply(false, nil)
-					return
-				}
-				// go-git sends: git-upload-pack '/path/to/repo'
-				fields := strings.SplitN(payload.Command, " ", 2)
-				if len(fields) != 2 || fields[0] != "git-upload-pack" {
-					_ = req.Reply(false, nil)
-					return
-				}
-				_ = req.Reply(true, nil)
-				s.sessions.Add(1)
-				cmd := exec.Command(git, "upload-pack", strings.Trim(fields[1], "'"))
-				stdin, _ := cmd.StdinPipe()
-				cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
-				go func() { _, _ = io.Copy(stdin, ch); stdin.Close() }()
-				status := uint32(0)
-				if err := cmd.Run(); err != nil {
-					status = 1
-				}
-				_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
-				return
-			}
-		}()
-	}
-}
-
 func TestSSHWithKeyAndKnownHostsFromSecret(t *testing.T) {
-	clientKey, clientPEM := newKey(t)
-	srv := serveGitSSH(t, clientKey.PublicKey())
+	clientKey, clientPEM := testsupport.SSHKey(t)
+	srv := testsupport.ServeGitSSH(t, clientKey.PublicKey())
 	repo := newTestRepo(t)
 	sha := repo.commit("first", map[string]string{"apps/a/cm.yaml": "v: 1\n"})
-	url := fmt.Sprintf("ssh://git@%s%s", srv.addr, filepath.ToSlash(repo.dir))
-	knownHost := knownhosts.Line([]string{knownhosts.Normalize(srv.addr)}, srv.hostKey) + "\n"
-	_, otherPEM := newKey(t)
-	otherHost, _ := newKey(t)
+	url := fmt.Sprintf("ssh://git@%s%s", srv.Addr, filepath.ToSlash(repo.dir))
+	knownHost := srv.KnownHosts
+	_, otherPEM := testsupport.SSHKey(t)
+	otherHost, _ := testsupport.SSHKey(t)
 
 	tests := []struct {
 		name string
@@ -165,7 +44,7 @@ func TestSSHWithKeyAndKnownHostsFromSecret(t *testing.T) {
 		}, nil, ""},
 		{"host key mismatch", map[string]string{
 			source.SecretKeySSHPrivateKey: string(clientPEM),
-			source.SecretKeyKnownHosts:    knownhosts.Line([]string{knownhosts.Normalize(srv.addr)}, otherHost.PublicKey()),
+			source.SecretKeyKnownHosts:    knownhosts.Line([]string{knownhosts.Normalize(srv.Addr)}, otherHost.PublicKey()),
 		}, source.ErrAuth, "key mismatch"},
 		{"key the server does not accept", map[string]string{
 			source.SecretKeySSHPrivateKey: string(otherPEM), source.SecretKeyKnownHosts: knownHost,
@@ -203,7 +82,7 @@ func TestSSHWithKeyAndKnownHostsFromSecret(t *testing.T) {
 			}
 		})
 	}
-	if srv.sessions.Load() == 0 {
+	if srv.Sessions() == 0 {
 		t.Error("the SSH server ran no upload-pack")
 	}
 }
@@ -222,8 +101,8 @@ func (p portRewrite) NewUploadPackSession(ep *transport.Endpoint, auth transport
 }
 
 func TestSSHScpStyleURL(t *testing.T) {
-	clientKey, clientPEM := newKey(t)
-	srv := serveGitSSH(t, clientKey.PublicKey())
+	clientKey, clientPEM := testsupport.SSHKey(t)
+	srv := testsupport.ServeGitSSH(t, clientKey.PublicKey())
 	repo := newTestRepo(t)
 	sha := repo.commit("first", map[string]string{"a.yaml": "a: 1\n"})
 	scp := "git@127.0.0.1:" + filepath.ToSlash(repo.dir)
@@ -233,7 +112,7 @@ func TestSSHScpStyleURL(t *testing.T) {
 		// scp-style repository URL matches it after normalisation.
 		credentialSecret("host", "ssh://git@127.0.0.1", source.SecretTypeRepoCreds, map[string]string{
 			source.SecretKeySSHPrivateKey: string(clientPEM),
-			source.SecretKeyKnownHosts:    knownhosts.Line([]string{knownhosts.Normalize(srv.addr)}, srv.hostKey),
+			source.SecretKeyKnownHosts:    srv.KnownHosts,
 		}),
 	})
 	if err != nil {
@@ -243,7 +122,7 @@ func TestSSHScpStyleURL(t *testing.T) {
 		Dir: t.TempDir(), Credentials: creds,
 		WrapTransport: func(scheme string, tr transport.Transport) transport.Transport {
 			if scheme == "ssh" {
-				return portRewrite{tr, srv.port}
+				return portRewrite{tr, srv.Port}
 			}
 			return tr
 		},

@@ -3,13 +3,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -27,8 +22,6 @@ import (
 	"github.com/gyre-cd/gyre/localcluster"
 	"github.com/gyre-cd/gyre/source"
 	"github.com/gyre-cd/gyre/web"
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -76,111 +69,6 @@ func (s *httptestServer) start(t *testing.T, h http.Handler) {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	s.URL = "http://" + ln.Addr().String()
-}
-
-// sshGit is an ssh server (golang.org/x/crypto/ssh) that accepts one client
-// key and runs the real git upload-pack for each exec request, as a git host
-// does. knownHosts is the known_hosts line of its host key.
-type sshGit struct {
-	addr       string
-	knownHosts string
-}
-
-// newSSHKey returns a fresh ed25519 key as a signer and as PEM.
-func newSSHKey(t *testing.T) (ssh.Signer, []byte) {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signer, pem.EncodeToMemory(block)
-}
-
-func serveSSHGit(t *testing.T, client ssh.PublicKey) *sshGit {
-	t.Helper()
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("git binary not installed: it runs upload-pack behind the test ssh server")
-	}
-	host, _ := newSSHKey(t)
-	config := &ssh.ServerConfig{PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-		if bytes.Equal(key.Marshal(), client.Marshal()) {
-			return nil, nil
-		}
-		return nil, errors.New("unknown key")
-	}}
-	config.AddHostKey(host)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go serveSSHConn(conn, config, git)
-		}
-	}()
-	addr := ln.Addr().String()
-	return &sshGit{addr: addr, knownHosts: knownhosts.Line([]string{knownhosts.Normalize(addr)}, host.PublicKey()) + "\n"}
-}
-
-// serveSSHConn runs `git upload-pack DIR` for each exec request of conn.
-func serveSSHConn(conn net.Conn, config *ssh.ServerConfig, git string) {
-	defer conn.Close()
-	_, chans, reqs, err := ssh.NewServerConn(conn, config)
-	if err != nil {
-		return
-	}
-	go ssh.DiscardRequests(reqs)
-	for nc := range chans {
-		if nc.ChannelType() != "session" {
-			_ = nc.Reject(ssh.UnknownChannelType, "session only")
-			continue
-		}
-		ch, creqs, err := nc.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer ch.Close()
-			for req := range creqs {
-				var exe struct{ Command string }
-				if req.Type != "exec" || ssh.Unmarshal(req.Payload, &exe) != nil {
-					_ = req.Reply(false, nil)
-					continue
-				}
-				// go-git sends: git-upload-pack '/path/to/repo'
-				name, dir, _ := strings.Cut(exe.Command, " ")
-				if name != "git-upload-pack" {
-					_ = req.Reply(false, nil)
-					continue
-				}
-				_ = req.Reply(true, nil)
-				cmd := exec.Command(git, "upload-pack", strings.Trim(dir, "'"))
-				stdin, _ := cmd.StdinPipe()
-				cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
-				go func() { _, _ = io.Copy(stdin, ch); stdin.Close() }()
-				status := uint32(0)
-				if cmd.Run() != nil {
-					status = 1
-				}
-				_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(struct{ Status uint32 }{status}))
-				return
-			}
-		}()
-	}
 }
 
 // cli runs the gyre binary as a user would, against server with token,
@@ -411,11 +299,11 @@ func TestRepoCredentialsLive(t *testing.T) {
 	}
 
 	// ssh, with a key and known_hosts, through gyre repo add.
-	clientKey, clientPEM := newSSHKey(t)
-	sshSrv := serveSSHGit(t, clientKey.PublicKey())
+	clientKey, clientPEM := testsupport.SSHKey(t)
+	sshSrv := testsupport.ServeGitSSH(t, clientKey.PublicKey())
 	sshRepo := testsupport.NewRepo(t)
 	sshSHA := sshRepo.Commit("ssh", map[string]string{"cm.yaml": configMapDoc("over-ssh", "ssh")})
-	sshURL := fmt.Sprintf("ssh://git@%s%s", sshSrv.addr, filepath.ToSlash(sshRepo.Dir))
+	sshURL := fmt.Sprintf("ssh://git@%s%s", sshSrv.Addr, filepath.ToSlash(sshRepo.Dir))
 	getSSH := createAutomatedApp(t, apps, "over-ssh", sshURL, "", dest)
 	testsupport.Eventually(t, time.Minute, func() (bool, string) {
 		return conditionSays(getSSH(), "sshPrivateKey")
@@ -425,7 +313,7 @@ func TestRepoCredentialsLive(t *testing.T) {
 	if err := os.WriteFile(keyFile, clientPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(hostsFile, []byte(sshSrv.knownHosts), 0o600); err != nil {
+	if err := os.WriteFile(hostsFile, []byte(sshSrv.KnownHosts), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	gyre.run("", "repo", "add", sshURL, "--ssh-key", keyFile, "--known-hosts", hostsFile)

@@ -1,8 +1,8 @@
 // Package testsupport holds what gyre's tests share across packages: real
 // git repositories written with go-git (Repo), real git served over smart
-// HTTP and a git host that stops answering (GitHTTPHandler, StallServer),
-// polling with a deadline (Eventually), and reading a /metrics page
-// (ScrapeMetrics).
+// HTTP and over ssh, and a git host that stops answering (GitHTTPHandler,
+// GitSSHServer, StallServer), polling with a deadline (Eventually), and
+// reading a /metrics page (ScrapeMetrics).
 //
 // Production code never imports it, and it imports nothing of gyre's and
 // none of the embedded control plane: a package whose tests are cheap can
