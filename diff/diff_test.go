@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -239,24 +238,7 @@ func lookupPointer(t *testing.T, v any, pointer string) (any, bool) {
 	if err != nil {
 		t.Fatalf("pointer %q: %v", pointer, err)
 	}
-	for _, tok := range tokens {
-		switch c := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = c[tok]; !ok {
-				return nil, false
-			}
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(c) {
-				return nil, false
-			}
-			v = c[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
+	return lookup(v, tokens)
 }
 
 func TestSecretMasks(t *testing.T) {
