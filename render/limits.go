@@ -83,7 +83,7 @@ type budget struct {
 
 	mu      sync.Mutex
 	read    int64
-	objects int
+	objects int64
 	output  int64
 	broken  *Error
 }
@@ -113,71 +113,51 @@ func (b *budget) breakLocked(file, format string, args ...any) error {
 	return b.broken
 }
 
-// checkFile refuses a file of size bytes before it is read.
-func (b *budget) checkFile(name string, size int64) error {
+// charge adds n to *total (nil: only n is weighed) and breaks the budget,
+// naming file, when the result passes limit.
+func (b *budget) charge(file string, total *int64, n, limit int64, format string, args ...any) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.broken != nil {
 		return b.broken
 	}
-	if size > b.limits.MaxFileBytes {
-		return b.breakLocked(name, "%d bytes, more than MaxFileBytes (%d bytes)", size, b.limits.MaxFileBytes)
+	if total != nil {
+		*total += n
+		n = *total
+	}
+	if n > limit {
+		return b.breakLocked(file, format, args...)
 	}
 	return nil
+}
+
+// checkFile refuses a file of size bytes before it is read.
+func (b *budget) checkFile(name string, size int64) error {
+	limit := b.limits.MaxFileBytes
+	return b.charge(name, nil, size, limit, "%d bytes, more than MaxFileBytes (%d bytes)", size, limit)
 }
 
 // addRead counts n bytes read from name.
 func (b *budget) addRead(name string, n int64) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.broken != nil {
-		return b.broken
-	}
-	b.read += n
-	if b.read > b.limits.MaxReadBytes {
-		return b.breakLocked(name, "reading it takes the render past MaxReadBytes (%d bytes)", b.limits.MaxReadBytes)
-	}
-	return nil
+	limit := b.limits.MaxReadBytes
+	return b.charge(name, &b.read, n, limit, "reading it takes the render past MaxReadBytes (%d bytes)", limit)
 }
 
 // addObjects counts n objects rendered from file.
 func (b *budget) addObjects(file string, n int) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.broken != nil {
-		return b.broken
-	}
-	b.objects += n
-	if b.objects > b.limits.MaxObjects {
-		return b.breakLocked(file, "the render makes more than MaxObjects (%d) objects", b.limits.MaxObjects)
-	}
-	return nil
+	limit := b.limits.MaxObjects
+	return b.charge(file, &b.objects, int64(n), int64(limit), "the render makes more than MaxObjects (%d) objects", limit)
 }
 
 // addOutput counts n bytes of rendered objects from file.
 func (b *budget) addOutput(file string, n int64) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.broken != nil {
-		return b.broken
-	}
-	b.output += n
-	if b.output > b.limits.MaxOutputBytes {
-		return b.breakLocked(file, "the rendered objects come to more than MaxOutputBytes (%d bytes)", b.limits.MaxOutputBytes)
-	}
-	return nil
+	limit := b.limits.MaxOutputBytes
+	return b.charge(file, &b.output, n, limit, "the rendered objects come to more than MaxOutputBytes (%d bytes)", limit)
 }
 
 // checkOutput refuses n bytes of rendered text (Helm's template output)
 // without counting it.
 func (b *budget) checkOutput(file string, n int64) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.broken != nil {
-		return b.broken
-	}
-	if n > b.limits.MaxOutputBytes {
-		return b.breakLocked(file, "the templates render %d bytes, more than MaxOutputBytes (%d bytes)", n, b.limits.MaxOutputBytes)
-	}
-	return nil
+	limit := b.limits.MaxOutputBytes
+	return b.charge(file, nil, n, limit, "the templates render %d bytes, more than MaxOutputBytes (%d bytes)", n, limit)
 }
