@@ -268,6 +268,9 @@ func (c *Cache) repository(repoURL string) (*repository, error) {
 	if err != nil {
 		return nil, err
 	}
+	if strings.HasPrefix(key, "oci://") {
+		return nil, fmt.Errorf("repository URL %q is an OCI registry, not a git repository: it holds charts (set chart)", Redact(repoURL))
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r := c.repos[key]; r != nil {

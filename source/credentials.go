@@ -413,6 +413,12 @@ func (cs *CredentialSecret) read(s *corev1.Secret) error {
 		return fmt.Errorf("key %q: unknown repository type (want git, helm or oci)", SecretKeyType)
 	}
 	cs.Type = typ
+	switch scheme, _, _ := strings.Cut(key, "://"); {
+	case scheme == "oci" && typ != RepoTypeOCI:
+		return fmt.Errorf("key %q: an oci:// url is a registry, of type oci, not %s", SecretKeyType, typ)
+	case typ == RepoTypeOCI && scheme != "oci" && scheme != "https" && scheme != "http":
+		return fmt.Errorf("key %q: a registry of type oci needs an oci:// (or https://) url, not %s://", SecretKeyURL, scheme)
+	}
 	c := Credentials{
 		Username:              strings.TrimSpace(string(get(SecretKeyUsername))),
 		Password:              strings.TrimSpace(string(get(SecretKeyPassword))),

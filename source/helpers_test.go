@@ -138,10 +138,10 @@ func (r *testRepo) tag(name, sha string, annotated bool) string {
 // newCache returns a Cache over a temp dir with a fake clock and counting
 // observer and transports, and a 60s poll interval without jitter unless
 // opts say otherwise.
-func newCache(t testing.TB, opts source.Options) (*source.Cache, *counts, *fakeClock) {
+func newCache(t testing.TB, opts source.Options) (*source.Cache, *counts, *testsupport.FakeClock) {
 	t.Helper()
 	n := &counts{}
-	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testsupport.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
@@ -248,59 +248,6 @@ func (s *countingSession) Close() error {
 	}
 	s.n.mu.Unlock()
 	return s.UploadPackSession.Close()
-}
-
-// fakeClock is a Clock that moves only when told to.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []waiter
-}
-
-type waiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, waiter{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-// Advance moves the clock and fires the timers that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if w.at.After(c.now) {
-			kept = append(kept, w)
-			continue
-		}
-		w.ch <- c.now
-	}
-	c.waiters = kept
-}
-
-// pending returns how many timers wait.
-func (c *fakeClock) pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.waiters)
 }
 
 // eventually polls cond until it holds, failing the test after 10s.

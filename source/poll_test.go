@@ -52,7 +52,7 @@ func TestPollReportsMovedRevisions(t *testing.T) {
 			t.Errorf("Poll returned %v, want context.Canceled", err)
 		}
 	}()
-	eventually(t, "the poll loop to wait for the interval", func() bool { return clock.pending() > 0 })
+	eventually(t, "the poll loop to wait for the interval", func() bool { return clock.Pending() > 0 })
 	if got := rec.get(); len(got) != 0 {
 		t.Fatalf("nothing moved, but Poll reported %v", got)
 	}
@@ -84,7 +84,7 @@ func TestPollReportsMovedRevisions(t *testing.T) {
 
 	// A webhook for b: Refresh wakes the loop at once, without the clock.
 	b.commit("b2", map[string]string{"b.yaml": "b: 2\n"})
-	eventually(t, "the poll loop to wait again", func() bool { return clock.pending() > 0 })
+	eventually(t, "the poll loop to wait again", func() bool { return clock.Pending() > 0 })
 	c.Refresh(b.dir)
 	eventually(t, "Poll to report b", func() bool { return len(rec.get()) == 2 })
 	if got := rec.get(); got[1] != keyB {
@@ -105,10 +105,10 @@ func TestPollForgetsIdleRevisions(t *testing.T) {
 
 	// Nobody resolves main again: Poll lists it for ten intervals, then stops.
 	for range 15 {
-		eventually(t, "the poll loop to wait", func() bool { return clock.pending() > 0 })
+		eventually(t, "the poll loop to wait", func() bool { return clock.Pending() > 0 })
 		clock.Advance(61 * time.Second)
 	}
-	eventually(t, "the poll loop to wait", func() bool { return clock.pending() > 0 })
+	eventually(t, "the poll loop to wait", func() bool { return clock.Pending() > 0 })
 	if got := n.lists(); got < 9 || got > 11 {
 		t.Errorf("an idle revision was listed %d times over 15 intervals; want about 10", got)
 	}

@@ -21,6 +21,10 @@ import (
 //   - scp-style addresses (git@host:org/repo) become ssh://host/org/repo;
 //   - local paths become file:// URLs with an absolute, cleaned path.
 //
+// oci:// URLs (OCI registries, which hold charts, not git repositories)
+// normalise like https ones, so that registry credentials are matched by
+// the same rules; the Cache itself refuses them.
+//
 // The path keeps its case: GitHub treats Org/Repo and org/repo as one
 // repository, but GitLab and plain git servers do not, and merging two
 // distinct repositories would be worse than fetching one twice. For file://
@@ -131,9 +135,9 @@ func parseRepoURL(raw string) (*url.URL, error) {
 		u.Path = path.Clean(u.Path)
 		u.RawPath = ""
 		return u, nil
-	case "http", "https", "ssh", "git":
+	case "http", "https", "ssh", "git", "oci":
 	default:
-		return nil, fmt.Errorf("repository URL %q: unsupported scheme %q (want https, http, ssh, git or file)", Redact(raw), u.Scheme)
+		return nil, fmt.Errorf("repository URL %q: unsupported scheme %q (want https, http, ssh, git, file, or oci for a registry)", Redact(raw), u.Scheme)
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("repository URL %q has no host", Redact(raw))
