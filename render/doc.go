@@ -19,7 +19,27 @@
 // the kustomizations refer to, every reference checked before the build
 // starts (see below); the Application's overrides (images, namePrefix,
 // nameSuffix, namespace, commonLabels, commonAnnotations) are written into that copy of the
-// target kustomization, as `kustomize edit` would. Helm renders a chart
+// target kustomization, as `kustomize edit` would. A kustomization's
+// helmCharts are inflated by render, never by kustomize (which would run
+// the helm program): each chart renders with the Helm rendering below, its
+// values combined as kustomize combines them (valuesFile, valuesInline by
+// valuesMerge, additionalValuesFiles), and its objects join the in-memory
+// copy as a Component that the kustomization's copy lists first, so they
+// come where kustomize --enable-helm puts them (after the resources and the
+// other generators' objects) and its transformers apply to them alike; they
+// are marked as kustomize marks inflated objects, so its namespace
+// transformer leaves them in the namespace the chart gives them, and the
+// release namespace is the entry's, else the kustomization's, else the
+// nearest one's above it. CRDs are left out unless includeCRDs, hooks kept
+// unless skipHooks, test hooks dropped; a field render cannot honour
+// (nameTemplate, debug, devel, helmGlobals.configHome) is refused. A chart
+// with no repo is <chartHome>/<name> (chartHome defaults to "charts" beside
+// the kustomization, and stays in the repository). Render fetches no chart:
+// one from a Helm repository or OCI registry is read where the caller
+// mounted it (Mount under ChartsMount, at ChartMountPath; KustomizeHelmCharts
+// lists what to fetch), else from kustomize's local copy under chartHome,
+// and is otherwise an error wrapping ErrNotFound. An inflated chart is held
+// to the Limits as a Helm source is. Helm renders a chart
 // with the Helm library as `helm template` would: vendored (charts/) and
 // local (file://) dependencies, values in Helm's precedence checked against
 // the charts' values.schema.json, .Capabilities from Options, CRDs first,
@@ -59,9 +79,10 @@
 // absolute paths and paths out of the repository are refused before the
 // build, with ErrRemoteDisabled or a "leaves the repository" error naming
 // the kustomization and the field, because kustomize would download them or
-// run git with arguments taken from the repository; so are helmCharts
-// (kustomize would run helm), KRM functions, exec and Go plugins, and
-// generator or transformer configs given as a directory. The builtin
+// run git with arguments taken from the repository; so are KRM functions,
+// exec and Go plugins (the builtin helm chart inflator among them: it runs
+// the helm program), and generator or transformer configs given as a
+// directory. The builtin
 // generators and transformers a kustomization configures are configured
 // once during that scan, with a loader that only checks, so the files they
 // load are checked like any reference; only checked files reach the build,

@@ -42,10 +42,36 @@ func renderHelm(fsys fs.FS, dir string, opts HelmOptions, caps *Capabilities, b 
 	if err != nil {
 		return nil, err
 	}
+	return renderChart(c, dir, vals, chartRelease{
+		name:                 opts.ReleaseName,
+		namespace:            opts.Namespace,
+		caps:                 caps,
+		skipCRDs:             opts.SkipCRDs,
+		skipSchemaValidation: opts.SkipSchemaValidation,
+	}, b)
+}
+
+// chartRelease is how a loaded chart is rendered, beyond its values: the
+// release, the cluster it is rendered for and what is left out.
+type chartRelease struct {
+	name      string        // .Release.Name; empty means the chart's name
+	namespace string        // .Release.Namespace; empty means "default"
+	caps      *Capabilities // .Capabilities; nil means Helm's defaults
+	// skipCRDs leaves the CRDs of crds/ out, skipHooks every hook
+	// (`helm template --no-hooks`); test hooks are always left out.
+	skipCRDs, skipHooks  bool
+	skipSchemaValidation bool
+}
+
+// renderChart renders a loaded chart, found at dir, with the user-supplied
+// values vals (the chart's own values.yaml is merged beneath them), as
+// renderHelm describes. What it renders counts against b's MaxObjects and
+// MaxOutputBytes.
+func renderChart(c *chart.Chart, dir string, vals map[string]any, rel chartRelease, b *budget) ([]Object, error) {
 	if err := chartutil.ProcessDependenciesWithMerge(c, vals); err != nil {
 		return nil, fmt.Errorf("processing dependencies: %w", err)
 	}
-	hcaps, err := helmCapabilities(caps)
+	hcaps, err := helmCapabilities(rel.caps)
 	if err != nil {
 		return nil, err
 	}
@@ -53,8 +79,8 @@ func renderHelm(fsys fs.FS, dir string, opts HelmOptions, caps *Capabilities, b 
 		return nil, &Error{File: path.Join(dir, "Chart.yaml"), Err: fmt.Errorf("chart requires kubeVersion %s, incompatible with Kubernetes %s", c.Metadata.KubeVersion, hcaps.KubeVersion.String())}
 	}
 	release := chartutil.ReleaseOptions{
-		Name:      opts.ReleaseName,
-		Namespace: opts.Namespace,
+		Name:      rel.name,
+		Namespace: rel.namespace,
 		Revision:  1,
 		IsInstall: true,
 	}
@@ -69,7 +95,7 @@ func renderHelm(fsys fs.FS, dir string, opts HelmOptions, caps *Capabilities, b 
 	if err != nil {
 		return nil, err
 	}
-	if !opts.SkipSchemaValidation {
+	if !rel.skipSchemaValidation {
 		if err := validateValues(c, top["Values"].(chartutil.Values)); err != nil {
 			return nil, err
 		}
@@ -92,7 +118,7 @@ func renderHelm(fsys fs.FS, dir string, opts HelmOptions, caps *Capabilities, b 
 	}
 
 	var objs []Object
-	if !opts.SkipCRDs {
+	if !rel.skipCRDs {
 		for _, crd := range c.CRDObjects() {
 			got, err := decodeYAML(crd.Filename, crd.File.Data, b)
 			if err != nil {
@@ -110,7 +136,7 @@ func renderHelm(fsys fs.FS, dir string, opts HelmOptions, caps *Capabilities, b 
 			return nil, renderedError(err)
 		}
 		for _, o := range got {
-			if isTestHook(o) {
+			if isTestHook(o) || rel.skipHooks && isHook(o) {
 				continue
 			}
 			o.Origin.Line = 0 // a line of the output, not of the template
@@ -175,6 +201,12 @@ func isTestHook(o Object) bool {
 		}
 	}
 	return false
+}
+
+// isHook reports whether an object is a Helm hook of any kind.
+func isHook(o Object) bool {
+	_, ok := o.Obj.GetAnnotations()[helmHookAnnotation]
+	return ok
 }
 
 // helmCapabilities builds .Capabilities: Helm's defaults, with the given

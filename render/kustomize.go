@@ -43,20 +43,22 @@ const originAnnotation = "config.kubernetes.io/origin"
 
 // renderKustomize builds the kustomization at dir in-process. It first walks
 // the kustomization graph in fsys, checking every reference (remote bases
-// and files, paths out of the repository, helm charts and plugins that would
-// run programs are refused), and copies exactly the files the build may read
-// into an in-memory file system, so the build touches neither disk nor
-// network and reads nothing that was not checked. The Application-level
-// overrides are written into that copy of the target kustomization, as
-// `kustomize edit` would. Exec and KRM-function plugins and Helm inflation
-// are disabled; file loads are restricted to each kustomization's root.
+// and files, paths out of the repository and plugins that would run
+// programs are refused) and finding the charts helmCharts name, and copies
+// exactly the files the build may read into an in-memory file system, so
+// the build touches neither disk nor network and reads nothing that was not
+// checked. Render inflates the helmCharts into that copy itself (see
+// inflateCharts), and writes the Application-level overrides into the copy
+// of the target kustomization, as `kustomize edit` would. Exec and
+// KRM-function plugins and kustomize's own Helm inflation are disabled;
+// file loads are restricted to each kustomization's root.
 //
 // The kustomize library offers no way to give the build a git cloner or an
 // HTTP client of render's own (krusty always clones with the git program
 // and downloads with a default client), so the scan is the only wall
 // in-process; a worker process without git on its PATH or a network is the
 // second.
-func renderKustomize(fsys fs.FS, dir string, opts KustomizeOptions, b *budget) ([]Object, error) {
+func renderKustomize(fsys fs.FS, dir string, opts KustomizeOptions, caps *Capabilities, b *budget) ([]Object, error) {
 	kfile := kustomizationFile(fsys, dir)
 	if kfile == "" {
 		return nil, fmt.Errorf("no kustomization.yaml, kustomization.yml or Kustomization: %w", ErrNotFound)
@@ -69,8 +71,12 @@ func renderKustomize(fsys fs.FS, dir string, opts KustomizeOptions, b *budget) (
 	if err := copyFiles(fsys, scan, mem, b.limits); err != nil {
 		return nil, err
 	}
+	charts, err := inflateCharts(fsys, scan, mem, dir, opts.Namespace, caps, b)
+	if err != nil {
+		return nil, err
+	}
 	kpath := path.Join(dir, kfile)
-	data, err := fs.ReadFile(fsys, kpath)
+	data, err := mem.ReadFile("/" + kpath) // the copy: its helmCharts inflated
 	if err != nil {
 		return nil, &Error{File: kpath, Err: err}
 	}
@@ -129,6 +135,14 @@ func renderKustomize(fsys fs.FS, dir string, opts KustomizeOptions, b *budget) (
 			case origin.ConfiguredIn != "":
 				o.File = path.Join(dir, origin.ConfiguredIn)
 				o.Generator = origin.ConfiguredBy.Kind
+			case charts[path.Join(dir, origin.Path)] != "":
+				o.File = charts[path.Join(dir, origin.Path)]
+				o.Generator = helmInflator
+				if keepOrigin {
+					if err := setChartOrigin(u, origin.Path, o.File); err != nil {
+						return nil, &Error{File: kpath, Err: fmt.Errorf("origin of %s: %w", r.CurId(), err)}
+					}
+				}
 			case origin.Path != "":
 				o.File = path.Join(dir, origin.Path)
 			}

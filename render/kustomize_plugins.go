@@ -97,7 +97,7 @@ func (s *scanner) configs(kpath, dir, field, file string, rs []*resource.Resourc
 			return &Error{File: file, Err: fmt.Errorf("%s (apiVersion %s) is not a kustomize builtin: exec and Go plugins would run a program, and render runs none", what, gvk.ApiVersion())}
 		}
 		if gvk.Kind == "HelmChartInflationGenerator" {
-			return &Error{File: file, Err: fmt.Errorf("%s: kustomize would run the helm program, and render runs none; render the chart as a Helm source of its own", what)}
+			return &Error{File: file, Err: fmt.Errorf("%s: kustomize would run the helm program, and render runs none; name the chart in the kustomization's helmCharts instead, which render inflates itself", what)}
 		}
 		p, ok := builtinPlugins()[gvk.Kind]
 		if !ok {

@@ -217,8 +217,10 @@ func TestKustomizeRefusesPathsOutOfTheRepository(t *testing.T) {
 	}
 }
 
-// TestKustomizeRefusesPrograms: helm charts and plugins that would run a
-// program are refused before the build, with a message saying why.
+// TestKustomizeRefusesPrograms: plugins that would run a program (the helm
+// chart inflator among them) are refused before the build, with a message
+// saying why, and so are helmCharts that would make kustomize fetch a
+// chart or read outside the repository.
 func TestKustomizeRefusesPrograms(t *testing.T) {
 	execFn := "apiVersion: example.com/v1\nkind: Run\nmetadata:\n  name: x\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: /bin/sh\n"
 	containerFn := "apiVersion: example.com/v1\nkind: Run\nmetadata:\n  name: x\n  annotations:\n    config.kubernetes.io/function: |\n      container:\n        image: evil/image\n"
@@ -229,22 +231,24 @@ func TestKustomizeRefusesPrograms(t *testing.T) {
 		contains []string
 	}{
 		{
-			name:     "helmCharts",
+			// Not refused for being helmCharts: render inflates charts
+			// itself, and fetches none.
+			name:     "helmCharts from a repository, not fetched",
 			fsys:     fstest.MapFS{"k/kustomization.yaml": file("helmCharts:\n  - name: redis\n    repo: https://charts.example.com\n")},
 			file:     "k/kustomization.yaml",
-			contains: []string{"helmCharts", "helm program"},
+			contains: []string{`helmCharts: chart "redis" from https://charts.example.com was not fetched`},
 		},
 		{
-			name:     "helmGlobals",
-			fsys:     fstest.MapFS{"k/kustomization.yaml": file("helmGlobals:\n  chartHome: charts\n")},
+			name:     "helmGlobals chartHome out of the repository",
+			fsys:     fstest.MapFS{"k/kustomization.yaml": file("helmGlobals:\n  chartHome: ../../charts\nhelmCharts:\n  - name: redis\n")},
 			file:     "k/kustomization.yaml",
-			contains: []string{"helmCharts", "helm program"},
+			contains: []string{`helmGlobals.chartHome "../../charts" leaves the repository`},
 		},
 		{
 			name:     "deprecated helmChartInflationGenerator",
 			fsys:     fstest.MapFS{"k/kustomization.yaml": file("helmChartInflationGenerator:\n  - chartName: redis\n    chartRepoUrl: https://charts.example.com\n")},
 			file:     "k/kustomization.yaml",
-			contains: []string{"helm program"},
+			contains: []string{"helmChartInflationGenerator", "write the charts as helmCharts entries"},
 		},
 		{
 			name: "HelmChartInflationGenerator builtin",
@@ -253,7 +257,7 @@ func TestKustomizeRefusesPrograms(t *testing.T) {
 				"k/helm.yaml":          file("apiVersion: builtin\nkind: HelmChartInflationGenerator\nmetadata:\n  name: h\nname: redis\n"),
 			},
 			file:     "k/helm.yaml",
-			contains: []string{"generators HelmChartInflationGenerator/h", "helm program"},
+			contains: []string{"generators HelmChartInflationGenerator/h", "helm program", "helmCharts"},
 		},
 		{
 			name:     "exec function inline",

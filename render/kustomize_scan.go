@@ -59,6 +59,16 @@ type kustomizeScan struct {
 	// setsSchema records that a kustomization has an openapi field, which
 	// changes kyaml's process-wide schema.
 	setsSchema bool
+	// charts are the helmCharts entries of the kustomizations, checked and
+	// with their charts found, in the order of the walk (a kustomization's
+	// entries together, in their order).
+	charts []kustomizeChart
+	// namespaces holds each kustomization directory's namespace field, and
+	// children the kustomization directories each one refers to as
+	// resources or components: what a chart's release namespace is
+	// inherited through (see helmNamespaces).
+	namespaces map[string]string
+	children   map[string][]string
 }
 
 // scanner walks one kustomization graph.
@@ -71,6 +81,15 @@ type scanner struct {
 	files     map[string]bool
 	resources map[string]bool
 	schema    bool
+	charts    []kustomizeChart
+	// namespaces and children are kustomizeScan's.
+	namespaces map[string]string
+	children   map[string][]string
+	// list makes the walk only list the remote charts the graph names
+	// (KustomizeHelmCharts): references it cannot follow are passed over,
+	// the build reports them, and nothing else is checked.
+	list bool
+	refs []HelmChartRef
 }
 
 // newScanner returns a scanner of the kustomizations in fsys that has seen
@@ -79,13 +98,15 @@ func newScanner(fsys fs.FS) *scanner {
 	dp := provider.NewDepProvider()
 	rf := dp.GetResourceFactory()
 	return &scanner{
-		fsys:      fsys,
-		rf:        rf,
-		rmf:       resmap.NewFactory(rf),
-		validator: dp.GetFieldValidator(),
-		dirs:      map[string]bool{},
-		files:     map[string]bool{},
-		resources: map[string]bool{},
+		fsys:       fsys,
+		rf:         rf,
+		rmf:        resmap.NewFactory(rf),
+		validator:  dp.GetFieldValidator(),
+		dirs:       map[string]bool{},
+		files:      map[string]bool{},
+		resources:  map[string]bool{},
+		namespaces: map[string]string{},
+		children:   map[string][]string{},
 	}
 }
 
@@ -99,9 +120,10 @@ type linkResolver interface {
 // reference before the build starts, failing on the first that is not a
 // plain path to something inside the repository: render fetches nothing,
 // and kustomize would otherwise clone or download it during the build. It
-// refuses helmCharts (kustomize would run the helm program), exec, container
-// and other non-builtin plugins, and checks the files builtin generators
-// and transformers load by configuring them with a loader that only checks.
+// checks helmCharts and finds their charts (render inflates them, not
+// kustomize: see inflateCharts), refuses exec, container and other
+// non-builtin plugins, and checks the files builtin generators and
+// transformers load by configuring them with a loader that only checks.
 // A reference that leads back to a directory that refers to it, through
 // ".." or a symbolic link, is a cycle, as kustomize says.
 func scanKustomizations(fsys fs.FS, dir string) (kustomizeScan, error) {
@@ -113,7 +135,7 @@ func scanKustomizations(fsys fs.FS, dir string) (kustomizeScan, error) {
 	if err := s.walk(dir, []string{root}); err != nil {
 		return kustomizeScan{}, err
 	}
-	scan := kustomizeScan{setsSchema: s.schema}
+	scan := kustomizeScan{setsSchema: s.schema, charts: s.charts, namespaces: s.namespaces, children: s.children}
 	for d := range s.dirs {
 		scan.dirs = append(scan.dirs, d)
 	}
@@ -172,12 +194,19 @@ func (s *scanner) walk(dir string, stack []string) error {
 		msg := strings.TrimPrefix(err.Error(), "invalid Kustomization: ")
 		return &Error{File: kpath, Line: yamlErrorLine(err), Err: fmt.Errorf("invalid kustomization: %s", yamlMessageRE.ReplaceAllString(msg, ""))}
 	}
-	k.FixKustomization() // bases into resources, env into envs, old helm fields into helmCharts
+	if len(k.HelmChartInflationGenerator) > 0 {
+		if !s.list {
+			return &Error{File: kpath, Err: errors.New("helmChartInflationGenerator is kustomize's deprecated form of helmCharts, which render does not read: write the charts as helmCharts entries (and chartHome under helmGlobals)")}
+		}
+		k.HelmChartInflationGenerator = nil // not listed: the build refuses it
+	}
+	k.FixKustomization() // bases into resources, env into envs
 	if len(k.OpenAPI) > 0 {
 		s.schema = true
 	}
-	if len(k.HelmCharts) > 0 || k.HelmGlobals != nil {
-		return &Error{File: kpath, Err: errors.New("helmCharts: kustomize would run the helm program to inflate the charts, and render runs no programs; render the chart as a Helm source of its own")}
+	s.namespaces[dir] = k.Namespace
+	if err := s.helmCharts(kpath, dir, &k); err != nil {
+		return err
 	}
 
 	for _, f := range []struct {
@@ -189,6 +218,9 @@ func (s *scanner) walk(dir string, stack []string) error {
 				return err
 			}
 		}
+	}
+	if s.list {
+		return nil
 	}
 	files := []struct {
 		name string
@@ -262,7 +294,19 @@ func (s *scanner) check(kpath, dir, field, ref string) (string, fs.FileInfo, err
 
 // resource checks a resources or components entry: a file, or a directory
 // whose kustomization is walked in turn.
+// When listing, a reference that cannot be followed is passed over, unless
+// the walk cannot go on (a budget broken, too many kustomizations).
 func (s *scanner) resource(kpath, dir, field, ref string, stack []string) error {
+	err := s.followResource(kpath, dir, field, ref, stack)
+	if s.list && !errors.Is(err, ErrBudgetExceeded) && len(s.dirs) < maxKustomizations {
+		return nil
+	}
+	return err
+}
+
+// followResource checks a resources or components entry and walks the
+// kustomization it names.
+func (s *scanner) followResource(kpath, dir, field, ref string, stack []string) error {
 	p, info, err := s.check(kpath, dir, field, ref)
 	if err != nil {
 		return err
@@ -281,6 +325,7 @@ func (s *scanner) resource(kpath, dir, field, ref string, stack []string) error 
 			return &Error{File: kpath, Err: fmt.Errorf("%s %q: cycle: %s contains %s, which refers to it", field, ref, displayPath(resolved), displayPath(visited))}
 		}
 	}
+	s.children[dir] = append(s.children[dir], p)
 	return s.walk(p, append(stack[:len(stack):len(stack)], resolved))
 }
 

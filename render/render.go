@@ -115,7 +115,7 @@ func Render(fsys fs.FS, dir string, opts Options) (res *Result, err error) {
 	case Directory:
 		objs, err = renderDirectory(rfs, dir, opts.Directory, b)
 	case Kustomize:
-		objs, err = renderKustomize(rfs, dir, opts.Kustomize, b)
+		objs, err = renderKustomize(rfs, dir, opts.Kustomize, opts.Capabilities, b)
 	case Helm:
 		objs, err = renderHelm(rfs, dir, opts.Helm, opts.Capabilities, b)
 	}
