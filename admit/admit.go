@@ -85,8 +85,8 @@ func New(a *app.Application, proj *app.Project, systemNamespace string, appExist
 }
 
 // Application checks what holds for the Application as a whole: its Project
-// exists and may be used from its namespace, its repository and its
-// destination are allowed. It returns nil when all hold.
+// exists and may be used from its namespace, its repositories (of every
+// source) and its destination are allowed. It returns nil when all hold.
 func (p Policy) Application() *Violation {
 	if p.Project == nil {
 		return &Violation{Rule: RuleProject, Message: fmt.Sprintf("project %q does not exist", p.App.ProjectName())}
@@ -94,8 +94,10 @@ func (p Policy) Application() *Violation {
 	if ns := p.App.Namespace; ns != p.SystemNamespace && !matchAny(p.Project.Spec.SourceNamespaces, ns) {
 		return &Violation{Rule: RuleSourceNamespaces, Message: fmt.Sprintf("project %q does not allow Applications in namespace %q", p.Project.Name, ns)}
 	}
-	if v := p.Source(p.App.Spec.Source.RepoURL); v != nil {
-		return v
+	for _, src := range p.App.Spec.SourceList() {
+		if v := p.Source(src.RepoURL); v != nil {
+			return v
+		}
 	}
 	if ns := p.App.Spec.Destination.Namespace; !p.destinationAllowed(ns) {
 		return &Violation{Rule: RuleDestinations, Message: fmt.Sprintf("project %q does not allow destination %s namespace %q", p.Project.Name, p.server(), ns)}

@@ -40,8 +40,13 @@ type Status struct {
 type SyncState struct {
 	// Status is Synced, OutOfSync or Unknown.
 	Status SyncStatus `json:"status,omitempty"`
-	// Revision is the commit SHA the comparison used.
+	// Revision is the commit SHA the comparison used; for a chart,
+	// "<version>@<digest>"; for several sources, Revisions joined by ","
+	// (see JoinRevisions).
 	Revision string `json:"revision,omitempty"`
+	// Revisions holds the revision of each of Spec.Sources, in order; it
+	// is set only for an Application with several sources.
+	Revisions []string `json:"revisions,omitempty"`
 	// ComparedTo is the spec the comparison used, so readers can tell
 	// whether the status is stale after a spec change.
 	ComparedTo *ComparedTo `json:"comparedTo,omitempty"`
@@ -49,7 +54,8 @@ type SyncState struct {
 
 // ComparedTo records the parts of the spec a comparison was made against.
 type ComparedTo struct {
-	Source      Source      `json:"source"`
+	Source      Source      `json:"source,omitzero"`
+	Sources     []Source    `json:"sources,omitempty"`
 	Destination Destination `json:"destination"`
 }
 

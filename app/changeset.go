@@ -45,8 +45,11 @@ const (
 // sync handled them. It is shared data: the CLI prints it, the UI draws it,
 // metrics count it and Status.OperationState.SyncResult records it.
 type ChangeSet struct {
-	// Revision is the commit SHA that was synced.
+	// Revision is the revision that was synced, as SyncState.Revision.
 	Revision string `json:"revision,omitempty"`
+	// Revisions holds each source's revision for an Application with
+	// several sources.
+	Revisions []string `json:"revisions,omitempty"`
 	// DryRun is true when nothing was changed and the actions say what
 	// would have happened.
 	DryRun bool `json:"dryRun,omitempty"`

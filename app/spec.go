@@ -1,5 +1,7 @@
 package app
 
+import "strings"
+
 // Spec is what an Application declares: where its manifests come from, where
 // they go, and how gyre keeps the two in step. Field names follow Argo CD's
 // Application so that existing manifests and habits carry over.
@@ -8,8 +10,16 @@ type Spec struct {
 	// this Application: which repositories, destinations and kinds it may
 	// use. Empty means "default".
 	Project string `json:"project,omitempty"`
-	// Source is the git location and the render options.
-	Source Source `json:"source"`
+	// Source is where the manifests come from (a path in a git repository,
+	// or a chart in a Helm repository or OCI registry) and the render
+	// options. Set it or Sources, not both.
+	Source Source `json:"source,omitzero"`
+	// Sources are several sources rendered together into this one
+	// Application, as Argo CD's spec.sources: their objects are applied as
+	// one set. A source with a Ref is not rendered unless it has a Path;
+	// its files are what "$<ref>/…" names in another source's Helm
+	// valueFiles. Set it or Source, not both.
+	Sources []Source `json:"sources,omitempty"`
 	// Destination is where the rendered objects are applied.
 	Destination Destination `json:"destination"`
 	// SyncPolicy says when and how to sync. Nil means manual syncs only.
@@ -35,20 +45,33 @@ const (
 	SourceHelm SourceType = "Helm"
 )
 
-// Source is a path in a git repository and the options to render it.
+// Source is a path in a git repository, or a chart in a Helm repository or
+// OCI registry, and the options to render it.
 //
 // There is no type field: at most one of Helm, Kustomize and Directory may be
 // set, and the one that is set chooses the renderer. When none is set, render
 // detects the type from the files (Chart.yaml, kustomization.yaml, otherwise
 // plain manifests). The detected type is reported in Status.SourceType.
 type Source struct {
-	// RepoURL is the git repository, e.g. https://github.com/org/repo.git.
+	// RepoURL is the git repository (https://github.com/org/repo.git), or
+	// with Chart a Helm repository (https://charts.example.com) or an OCI
+	// registry (oci://registry.example.com/charts); an oci:// URL without
+	// Chart names the chart itself as its last element.
 	RepoURL string `json:"repoURL"`
-	// TargetRevision is a branch, tag or commit SHA; "HEAD" or empty means
-	// the repository's default branch.
+	// TargetRevision is, for git, a branch, tag or commit SHA ("HEAD" or
+	// empty means the default branch); for a chart, a version or a semver
+	// constraint ("6.*", ">=1.2 <2", "^3"; empty means the latest).
 	TargetRevision string `json:"targetRevision,omitempty"`
-	// Path is the directory inside the repository; empty means the root.
+	// Path is the directory inside the git repository; empty means the
+	// root. A chart has no path.
 	Path string `json:"path,omitempty"`
+	// Chart is the chart's name in the Helm repository or OCI registry
+	// RepoURL; it makes this a chart source, rendered as Helm.
+	Chart string `json:"chart,omitempty"`
+	// Ref names this source for the other sources of Spec.Sources: a Helm
+	// valueFiles entry "$<ref>/values/prod.yaml" reads values/prod.yaml of
+	// this source's repository at its revision.
+	Ref string `json:"ref,omitempty"`
 
 	// Helm holds options for a Helm chart.
 	Helm *HelmSource `json:"helm,omitempty"`
@@ -58,12 +81,34 @@ type Source struct {
 	Directory *DirectorySource `json:"directory,omitempty"`
 }
 
+// IsChart reports whether s is a chart in a Helm repository or OCI registry
+// rather than a path in git: Chart is set, or RepoURL is an oci:// URL.
+func (s *Source) IsChart() bool {
+	return s.Chart != "" || strings.HasPrefix(strings.ToLower(s.RepoURL), "oci://")
+}
+
+// Rendered reports whether s declares objects of its own: every source but
+// a Ref source without a Path, which only lends its files to the others.
+func (s *Source) Rendered() bool { return s.Ref == "" || s.Path != "" || s.IsChart() }
+
+// SourceList returns the Application's sources: Sources when set, else
+// Source alone.
+func (s *Spec) SourceList() []Source {
+	if len(s.Sources) > 0 {
+		return s.Sources
+	}
+	return []Source{s.Source}
+}
+
 // DeclaredType returns the type chosen by the option block that is set, or
-// "" when none is. With more than one block set it returns "" too; Validate
-// reports that case.
+// "" when none is; a chart is Helm. With more than one block set it returns
+// "" too; Validate reports that case.
 func (s *Source) DeclaredType() SourceType {
 	var t SourceType
 	n := 0
+	if s.IsChart() && s.Kustomize == nil && s.Directory == nil {
+		return SourceHelm
+	}
 	if s.Helm != nil {
 		t, n = SourceHelm, n+1
 	}

@@ -91,6 +91,8 @@ func (s SyncOptionScope) String() string {
 }
 
 // KnownSyncOption describes one sync option gyre accepts.
+//
+// +k8s:deepcopy-gen=false
 type KnownSyncOption struct {
 	// Name is the option's name.
 	Name SyncOptionName

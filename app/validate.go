@@ -1,12 +1,17 @@
 package app
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
 	"strings"
 )
 
 // Validate reports what the CRD schema cannot: a destination server other
-// than this cluster, more than one source type, sync options gyre does not
+// than this cluster, source and sources both set or neither, more than one
+// source type, a chart with a path or a Kustomize or Directory block, refs
+// that are not unique names or that a "$ref/…" value file does not find, sync options gyre does not
 // know or support (see SyncOptions.Check) or bad backoff durations. Each
 // problem leads with its field path; all are joined in a *SpecError. The
 // reconciler reports a failure as an InvalidSpecError condition and does not
@@ -17,19 +22,7 @@ func (a *Application) Validate() error {
 	if srv := s.Destination.Server; srv != "" && srv != InClusterServer {
 		errs = append(errs, fmt.Errorf("spec.destination.server %q: only this cluster (%q or empty) is supported", srv, InClusterServer))
 	}
-	var types []string
-	if s.Source.Helm != nil {
-		types = append(types, "helm")
-	}
-	if s.Source.Kustomize != nil {
-		types = append(types, "kustomize")
-	}
-	if s.Source.Directory != nil {
-		types = append(types, "directory")
-	}
-	if len(types) > 1 {
-		errs = append(errs, fmt.Errorf("spec.source: %s are all set; set at most one", strings.Join(types, ", ")))
-	}
+	errs = append(errs, validateSources(s)...)
 	if p := s.SyncPolicy; p != nil {
 		for i, o := range p.SyncOptions {
 			if err := (SyncOptions{o}).Check(ScopeApplication); err != nil {
@@ -52,6 +45,7 @@ func (a *Application) Validate() error {
 // SpecError is what Validate returns: the problems of an Application's spec
 // that the CRD schema cannot catch. The reconciler tells it from other
 // errors to report it as an InvalidSpecError condition.
+// +k8s:deepcopy-gen=false
 type SpecError struct {
 	// Problems each lead with the field they concern.
 	Problems []error
@@ -72,3 +66,101 @@ const SpecErrorPrefix = "invalid spec: "
 
 // Unwrap returns the problems.
 func (e *SpecError) Unwrap() []error { return e.Problems }
+
+// refNameRE is what a source's ref may be: it is written "$<ref>/…".
+var refNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// validateSources checks spec.source or spec.sources.
+func validateSources(s *Spec) []error {
+	var errs []error
+	multi := len(s.Sources) > 0
+	switch {
+	case multi && !reflect.DeepEqual(s.Source, Source{}):
+		return []error{errors.New("spec.source and spec.sources are both set; set one")}
+	}
+	refs := map[string]bool{}
+	rendered := 0
+	for i, src := range s.SourceList() {
+		field := "spec.source"
+		if multi {
+			field = fmt.Sprintf("spec.sources[%d]", i)
+		}
+		errs = append(errs, validateSource(field, &src)...)
+		if src.Rendered() {
+			rendered++
+		}
+		switch {
+		case src.Ref == "":
+		case !multi:
+			errs = append(errs, fmt.Errorf("%s.ref: a ref names a source for the others in spec.sources; a single source has no others", field))
+		case !refNameRE.MatchString(src.Ref):
+			errs = append(errs, fmt.Errorf("%s.ref %q: use letters, digits, '-' and '_' only", field, src.Ref))
+		case refs[src.Ref]:
+			errs = append(errs, fmt.Errorf("%s.ref %q: another source has this ref", field, src.Ref))
+		case src.IsChart():
+			errs = append(errs, fmt.Errorf("%s.ref %q: a ref must be a git source, not a chart", field, src.Ref))
+		default:
+			refs[src.Ref] = true
+		}
+	}
+	if multi && rendered == 0 {
+		errs = append(errs, errors.New("spec.sources: every source is a ref without a path, so nothing is rendered"))
+	}
+	for i, src := range s.SourceList() {
+		if src.Helm == nil {
+			continue
+		}
+		for j, f := range src.Helm.ValueFiles {
+			ref, ok := ValueFileRef(f)
+			if !ok {
+				continue
+			}
+			field := fmt.Sprintf("spec.source.helm.valueFiles[%d]", j)
+			if multi {
+				field = fmt.Sprintf("spec.sources[%d].helm.valueFiles[%d]", i, j)
+			}
+			if !refs[ref] {
+				errs = append(errs, fmt.Errorf("%s %q: no source in spec.sources has ref %q", field, f, ref))
+			}
+		}
+	}
+	return errs
+}
+
+// ValueFileRef returns the ref a Helm value file names when it is written
+// "$<ref>/path" (a file of the source with that ref).
+func ValueFileRef(file string) (ref string, ok bool) {
+	rest, ok := strings.CutPrefix(file, "$")
+	if !ok {
+		return "", false
+	}
+	ref, _, _ = strings.Cut(rest, "/")
+	return ref, true
+}
+
+// validateSource checks one source.
+func validateSource(field string, src *Source) []error {
+	var errs []error
+	var types []string
+	if src.Helm != nil {
+		types = append(types, "helm")
+	}
+	if src.Kustomize != nil {
+		types = append(types, "kustomize")
+	}
+	if src.Directory != nil {
+		types = append(types, "directory")
+	}
+	if len(types) > 1 {
+		errs = append(errs, fmt.Errorf("%s: %s are all set; set at most one", field, strings.Join(types, ", ")))
+	}
+	if src.IsChart() {
+		if src.Path != "" {
+			errs = append(errs, fmt.Errorf("%s.path %q: a chart from a Helm repository or OCI registry has no path; remove it", field, src.Path))
+		}
+		if src.Kustomize != nil || src.Directory != nil {
+			errs = append(errs, fmt.Errorf("%s: a chart is rendered with Helm; remove the kustomize or directory options", field))
+		}
+	}
+	return errs
+}

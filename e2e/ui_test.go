@@ -14,6 +14,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/helmrepo/helmrepotest"
+	"github.com/gyre-cd/gyre/internal/testsupport"
 )
 
 // chromiumPath is where the Debian package chromium installs the browser.
@@ -312,4 +317,263 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatalf("time %q: %v", s, err)
 	}
 	return v
+}
+
+// TestUIChartAndSources shows in the browser an Application whose source
+// is a chart in a Helm repository and one with several sources (a path in
+// the examples repository, the same chart, and a ref source): the list's
+// source column names the chart, or says "3 sources" and lists them in its
+// tooltip; the application page's facts name the chart and its version
+// range, or give one line per source with that source's revision; the
+// history shows the chart's version and each source's revision, abbreviated
+// as the CLI does (app.ShortRevision); and the rollback dialog says what a
+// rollback restores. Both apps really sync, from a chart repository this
+// test serves.
+func TestUIChartAndSources(t *testing.T) {
+	needGyre(t)
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing; .ci/run installs the Debian package chromium: %v", chromiumPath, err)
+		}
+		t.Skipf("no browser for the UI test: %s is missing (apt-get install chromium)", chromiumPath)
+	}
+
+	charts := helmrepotest.NewServer(t, helmrepotest.Options{})
+	charts.Add("demo", "1.2.0", map[string]string{
+		"templates/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-demo\ndata:\n  version: {{ .Chart.Version | quote }}\n",
+	})
+	chartRev := "1.2.0@" + charts.Digest("demo", "1.2.0")
+	examples := filepath.Join(dataDir, "examples")
+
+	chartName := uniqueName("ui-chart")
+	multiName := uniqueName("ui-sources")
+	automated := &app.SyncPolicy{Automated: &app.AutomatedSync{}, SyncOptions: app.SyncOptions{"CreateNamespace=true"}}
+	createApp(t, &app.Application{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "gyre", Name: chartName},
+		Spec: app.Spec{
+			Source:      app.Source{RepoURL: charts.URL, Chart: "demo", TargetRevision: "1.*"},
+			Destination: app.Destination{Namespace: chartName + "-dest"},
+			SyncPolicy:  automated,
+		},
+	})
+	createApp(t, &app.Application{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "gyre", Name: multiName},
+		Spec: app.Spec{
+			Sources: []app.Source{
+				{RepoURL: examples, TargetRevision: "main", Path: "guestbook"},
+				{RepoURL: charts.URL, Chart: "demo", TargetRevision: "1.2.0"},
+				{RepoURL: examples, TargetRevision: "main", Ref: "values"},
+			},
+			Destination: app.Destination{Namespace: multiName + "-dest"},
+			SyncPolicy:  automated,
+		},
+	})
+
+	// Both sync on their own; what the UI must show comes from the API.
+	synced := func(name string) *app.Application {
+		var got *app.Application
+		testsupport.Eventually(t, 2*time.Minute, func() (bool, string) {
+			a, ok := getApp(t, "gyre", name)
+			if !ok {
+				return false, "not in the API yet"
+			}
+			st := a.Status
+			state := fmt.Sprintf("sync %s at %q, %d history entries", st.Sync.Status, st.Sync.Revision, len(st.History))
+			if op := st.OperationState; op != nil {
+				state += fmt.Sprintf("; operation %s: %s", op.Phase, op.Message)
+			}
+			for _, c := range st.Conditions {
+				state += fmt.Sprintf("; %s: %s", c.Type, c.Message)
+			}
+			got = a
+			return st.Sync.Status == app.Synced && len(st.History) > 0 && a.Operation == nil &&
+				(st.OperationState == nil || st.OperationState.Phase.Completed()), state
+		})
+		return got
+	}
+	chartApp, multiApp := synced(chartName), synced(multiName)
+	if chartApp.Status.Sync.Revision != chartRev {
+		t.Fatalf("%s synced revision %q, want %q", chartName, chartApp.Status.Sync.Revision, chartRev)
+	}
+	revs := multiApp.Status.Sync.Revisions
+	if len(revs) != 3 || revs[1] != chartRev || multiApp.Status.Sync.Revision != app.JoinRevisions(revs) {
+		t.Fatalf("%s synced revision %q, revisions %q; want 3 with the chart's %q second", multiName, multiApp.Status.Sync.Revision, revs, chartRev)
+	}
+	chartEntry := chartApp.Status.History[len(chartApp.Status.History)-1]
+	multiEntry := multiApp.Status.History[len(multiApp.Status.History)-1]
+	short := func(rev string) string { return app.ShortRevision(rev) }
+	shortDigest := strings.TrimPrefix(short(chartRev), "1.2.0") // "@" and 7 hex
+
+	b := newBrowser(t)
+	b.do("open the sign-in link", chromedp.Navigate(serverURL+"/#token="+url.PathEscape(adminToken)))
+
+	// The list: the chart app's source column names the chart, the other
+	// says how many sources and lists them in its tooltip; the revision
+	// column abbreviates each revision.
+	row := func(name string) string {
+		return b.wait(name+" listed with its source and revision", fmt.Sprintf(`(() => {
+			const row = document.querySelector('[data-testid="app-row-gyre-' + %s + '"]');
+			const src = row && row.querySelector('[data-testid="app-source"]');
+			const rev = row && row.querySelector('code.revision');
+			if (!src || !rev || !rev.dataset.revision) return '';
+			const repo = src.querySelector('.repo');
+			return JSON.stringify({ source: src.textContent, chart: src.dataset.chart || '', repo: repo.textContent,
+				title: repo.title, revision: rev.textContent, fullRevision: rev.title });
+		})()`, jsString(name)))
+	}
+	var chartRow, multiRow struct{ Source, Chart, Repo, Title, Revision, FullRevision string }
+	decode(t, row(chartName), &chartRow)
+	decode(t, row(multiName), &multiRow)
+	if chartRow.Chart != "demo" || chartRow.Repo != "demo" || !strings.Contains(chartRow.Source, "1.*") ||
+		chartRow.Title != "demo 1.* from "+charts.URL {
+		t.Errorf("the chart app's source column: %+v; want the chart demo 1.* from %s", chartRow, charts.URL)
+	}
+	if chartRow.Revision != short(chartRev) || chartRow.FullRevision != chartRev {
+		t.Errorf("the chart app's revision column shows %q (tooltip %q), want %q (%q)", chartRow.Revision, chartRow.FullRevision, short(chartRev), chartRev)
+	}
+	wantTooltip := strings.Join([]string{
+		"data/examples guestbook @ main",
+		"demo 1.2.0 from " + charts.URL,
+		"data/examples @ main (ref values)",
+	}, "\n")
+	if multiRow.Repo != "3 sources" || multiRow.Title != wantTooltip {
+		t.Errorf("the multi-source app's source column says %q with the tooltip %q; want \"3 sources\" and %q", multiRow.Repo, multiRow.Title, wantTooltip)
+	}
+	if want := short(multiApp.Status.Sync.Revision); multiRow.Revision != want || multiRow.FullRevision != multiApp.Status.Sync.Revision {
+		t.Errorf("the multi-source app's revision column shows %q (tooltip %q), want %q (%q)", multiRow.Revision, multiRow.FullRevision, want, multiApp.Status.Sync.Revision)
+	}
+
+	// The chart app's page.
+	b.goTo("#/apps/gyre/" + chartName)
+	var chartPage struct {
+		Chart, Version, Digest, DigestTitle, History, HistorySource string
+		HistoryVersion                                              string
+	}
+	decode(t, b.wait(chartName+"'s facts and history", `(() => {
+		const chart = document.querySelector('[data-testid="fact-chart"]');
+		const rev = document.querySelector('[data-testid="fact-revision"]');
+		const row = document.querySelector('[data-testid="history"] tbody tr');
+		if (!chart || !rev || !row || !rev.querySelector('[data-testid="chart-version"]')) return '';
+		return JSON.stringify({
+			chart: chart.textContent, version: rev.querySelector('[data-testid="chart-version"]').textContent,
+			digest: rev.querySelector('code.revision').textContent, digestTitle: rev.querySelector('code.revision').title,
+			history: row.dataset.testid, historySource: row.querySelector('td.source').textContent,
+			historyVersion: (row.querySelector('[data-testid="chart-version"]') || {}).textContent || '',
+		});
+	})()`), &chartPage)
+	if want := "demo 1.* from " + charts.URL + " (Helm)"; chartPage.Chart != want {
+		t.Errorf("the Chart fact says %q, want %q", chartPage.Chart, want)
+	}
+	if chartPage.Version != "1.2.0" || chartPage.Digest != shortDigest || chartPage.DigestTitle != chartRev {
+		t.Errorf("the Revision fact shows version %q and digest %q (tooltip %q); want 1.2.0, %q (%q)", chartPage.Version, chartPage.Digest, chartPage.DigestTitle, shortDigest, chartRev)
+	}
+	if chartPage.History != fmt.Sprintf("history-row-%d", chartEntry.ID) || chartPage.HistoryVersion != "1.2.0" || chartPage.HistorySource != "demo @ 1.*" {
+		t.Errorf("the newest history row: %+v; want #%d with version 1.2.0 from demo @ 1.*", chartPage, chartEntry.ID)
+	}
+	restore := rollbackText(b, chartEntry.ID)
+	for _, want := range []string{"chart demo version 1.2.0 " + shortDigest + " from " + charts.URL} {
+		if !strings.Contains(restore, want) {
+			t.Errorf("the rollback dialog says %q; want it to name %q", restore, want)
+		}
+	}
+	b.screenshot("ui-chart-app.png")
+
+	// The multi-source app's page.
+	b.goTo("#/apps/gyre/" + multiName)
+	var multiPage struct {
+		Sources          []struct{ Text, Revision, Short string }
+		History          string
+		HistoryRevisions []string
+		HistorySources   []string
+	}
+	decode(t, b.wait(multiName+"'s facts and history", `(() => {
+		const items = [...document.querySelectorAll('[data-testid="fact-sources"] li')];
+		const row = document.querySelector('[data-testid="history"] tbody tr');
+		if (items.length === 0 || !row || items.some((li) => !li.dataset.revision)) return '';
+		return JSON.stringify({
+			sources: items.map((li) => ({ text: li.textContent, revision: li.dataset.revision,
+				short: [...li.querySelectorAll('code.revision, .chart-version')].map((e) => e.textContent).join('') })),
+			history: row.dataset.testid,
+			historyRevisions: [...row.querySelectorAll('[data-testid="history-revisions"] li')].map((li) => li.textContent),
+			historySources: [...row.querySelectorAll('td.source li')].map((li) => li.textContent),
+		});
+	})()`), &multiPage)
+	wantLines := []string{
+		"data/examples guestbook @ main " + short(revs[0]),
+		"demo 1.2.0 from " + charts.URL + " 1.2.0 " + shortDigest,
+		"data/examples @ mainref values " + short(revs[2]),
+	}
+	if len(multiPage.Sources) != 3 {
+		t.Fatalf("the Sources fact has %d lines, want 3: %+v", len(multiPage.Sources), multiPage.Sources)
+	}
+	for i, s := range multiPage.Sources {
+		if s.Text != wantLines[i] || s.Revision != revs[i] || s.Short != short(revs[i]) {
+			t.Errorf("source %d's line says %q at %q (%q); want %q at %q (%q)", i, s.Text, s.Revision, s.Short, wantLines[i], revs[i], short(revs[i]))
+		}
+	}
+	wantRevs := []string{short(revs[0]), "1.2.0 " + shortDigest, short(revs[2])}
+	if multiPage.History != fmt.Sprintf("history-row-%d", multiEntry.ID) || strings.Join(multiPage.HistoryRevisions, "|") != strings.Join(wantRevs, "|") {
+		t.Errorf("the newest history row %s shows the revisions %q, want #%d with %q", multiPage.History, multiPage.HistoryRevisions, multiEntry.ID, wantRevs)
+	}
+	if want := "guestbook @ main|demo @ 1.2.0|data/examples @ main (ref values)"; strings.Join(multiPage.HistorySources, "|") != want {
+		t.Errorf("the newest history row shows the sources %q, want %q", multiPage.HistorySources, want)
+	}
+	restore = rollbackText(b, multiEntry.ID)
+	for _, want := range []string{
+		"3 sources",
+		"data/examples guestbook @ main at " + short(revs[0]),
+		"demo 1.2.0 from " + charts.URL + " at 1.2.0 " + shortDigest,
+		"data/examples @ main (ref values) at " + short(revs[2]),
+	} {
+		if !strings.Contains(restore, want) {
+			t.Errorf("the rollback dialog says %q; want it to name %q", restore, want)
+		}
+	}
+	b.screenshot("ui-sources-app.png")
+
+	// The list's search finds an application by any of its sources: the
+	// chart repository's address is the first source of one and the
+	// second of the other, and no other application's.
+	host := strings.TrimPrefix(charts.URL, "http://")
+	b.goTo("#/?search=" + url.QueryEscape(host))
+	b.wait("the search for "+host+" to list only the two", fmt.Sprintf(`(() => {
+		const rows = [...document.querySelectorAll('[data-testid="app-list"] tbody tr')].map((r) => r.dataset.name).sort();
+		return rows.join(' ') === %s;
+	})()`, jsString(strings.Join([]string{chartName, multiName}, " "))))
+	b.checkConsole()
+}
+
+// rollbackText opens the rollback dialog of history entry id, returns what
+// it says it restores, and cancels it.
+func rollbackText(b *browser, id int64) string {
+	b.t.Helper()
+	b.do("press Rollback", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="rollback-%d"]`, id)), chromedp.NodeVisible))
+	text := b.wait("the rollback dialog", `(() => {
+		const w = document.querySelector('[data-testid="rollback-dialog"] [data-testid="rollback-what"]');
+		return w ? w.textContent.replace(/\s+/g, ' ') : '';
+	})()`)
+	b.do("cancel the rollback", chromedp.Click(chromedp.CSS(`[data-testid="rollback-dialog"] [data-testid="cancel"]`), chromedp.NodeVisible))
+	b.wait("the rollback dialog closed", `document.querySelector('[data-testid="rollback-dialog"]') === null`)
+	return text
+}
+
+// goTo moves the page to another view by its address's fragment, as a
+// link in the page would.
+func (b *browser) goTo(hash string) {
+	b.t.Helper()
+	run(b, "go to "+hash, chromedp.Evaluate[string](`location.hash = `+jsString(hash)))
+}
+
+// jsString returns s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// decode unmarshals the JSON text a page expression returned.
+func decode(t *testing.T, text string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(text), v); err != nil {
+		t.Fatalf("%v in %s", err, text)
+	}
 }

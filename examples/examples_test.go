@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/examples"
@@ -493,6 +494,47 @@ func TestSeededApplicationsRender(t *testing.T) {
 		}
 		if len(res.Objects) != 3 {
 			t.Errorf("Application %s: %d objects, want 3", a.Name, len(res.Objects))
+		}
+	}
+}
+
+// TestApplicationManifests checks the Application manifests the README
+// points at: each is a valid Application, and the one that runs on gyre
+// up's own examples repository names paths and value files it holds.
+func TestApplicationManifests(t *testing.T) {
+	files, err := filepath.Glob("apps/*.yaml")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("apps/*.yaml: %v %v", files, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a app.Application
+		if err := sigsyaml.UnmarshalStrict(data, &a); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if err := a.Validate(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		for _, src := range a.Spec.SourceList() {
+			if src.IsChart() {
+				continue
+			}
+			if _, err := fs.Stat(examples.FS(), src.Path); err != nil {
+				t.Errorf("%s: path %q is not in the examples: %v", f, src.Path, err)
+			}
+			if src.Helm == nil {
+				continue
+			}
+			for _, v := range src.Helm.ValueFiles {
+				if ref, ok := app.ValueFileRef(v); ok {
+					if _, err := fs.Stat(examples.FS(), strings.TrimPrefix(v, "$"+ref+"/")); err != nil {
+						t.Errorf("%s: value file %q is not in the examples: %v", f, v, err)
+					}
+				}
+			}
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/gyre-cd/gyre/admit"
 	"github.com/gyre-cd/gyre/app"
@@ -24,8 +23,12 @@ import (
 
 // comparison is what one look at an Application found.
 type comparison struct {
+	// revision is what the sources resolved to, joined (app.JoinRevisions).
 	revision string
-	source   app.Source
+	// sources are what was compared, as Spec.SourceList gives them, and
+	// revisions each one's revision (empty when resolving failed).
+	sources   []app.Source
+	revisions []string
 	// desired is the rendered objects, placed in the destination namespace
 	// and carrying the tracking annotation and label; hooks included.
 	desired []*unstructured.Unstructured
@@ -49,11 +52,20 @@ type comparison struct {
 	err error
 }
 
-// compare resolves src (the revision is resolved from src.TargetRevision
-// unless pinned, as a rollback pins it), renders it, pairs the result with the
-// live objects, diffs and assesses health.
-func (r *Reconciler) compare(ctx context.Context, a *app.Application, src app.Source, pinned string) *comparison {
-	cmp := &comparison{source: src, live: map[app.ResourceKey]*unstructured.Unstructured{}, policy: r.policy(a)}
+// multiRevisions is each source's revision for an Application with several
+// sources, nil for one with one (its revision says it all).
+func (c *comparison) multiRevisions() []string {
+	if len(c.sources) < 2 {
+		return nil
+	}
+	return c.revisions
+}
+
+// compare resolves srcs (each at its targetRevision, unless pinned, as a
+// rollback pins them; see resolveSources), renders them, pairs the result
+// with the live objects, diffs and assesses health.
+func (r *Reconciler) compare(ctx context.Context, a *app.Application, srcs []app.Source, pinned string) *comparison {
+	cmp := &comparison{sources: srcs, live: map[app.ResourceKey]*unstructured.Unstructured{}, policy: r.policy(a)}
 	if err := a.Validate(); err != nil {
 		cmp.err = err // an *app.SpecError: InvalidSpecError, and no sync
 		return cmp
@@ -62,20 +74,22 @@ func (r *Reconciler) compare(ctx context.Context, a *app.Application, src app.So
 		cmp.err = v
 		return cmp
 	}
-	if v := cmp.policy.Source(src.RepoURL); v != nil {
-		cmp.err = v // a rollback's recorded source, say
-		return cmp
-	}
-	revision := pinned
-	if revision == "" {
-		var err error
-		if revision, err = r.source.Resolve(ctx, src.RepoURL, src.TargetRevision); err != nil {
-			cmp.err = err
+	for _, src := range srcs {
+		if v := cmp.policy.Source(src.RepoURL); v != nil {
+			cmp.err = v // a rollback's recorded source, say
 			return cmp
 		}
 	}
-	cmp.revision = revision
-	res, err := r.render(ctx, a, src, revision)
+	rs, err := r.resolveSources(ctx, srcs, pinned)
+	if err != nil {
+		cmp.err = err
+		return cmp
+	}
+	cmp.revision = revisionOf(rs)
+	for _, s := range rs {
+		cmp.revisions = append(cmp.revisions, s.revision)
+	}
+	res, err := r.renderSources(ctx, a, rs)
 	if err != nil {
 		cmp.err = err
 		return cmp
@@ -94,25 +108,6 @@ func (r *Reconciler) compare(ctx context.Context, a *app.Application, src app.So
 		cmp.err = err
 	}
 	return cmp
-}
-
-// render returns the objects src declares at revision, from the render cache
-// when this (revision, path, options) was rendered before.
-func (r *Reconciler) render(ctx context.Context, a *app.Application, src app.Source, revision string) (*render.Result, error) {
-	opts := renderOptions(a, src, r.capabilities())
-	if res, ok := r.renders.Get(render.NewKey(revision, src.Path, opts)); ok {
-		return res, nil
-	}
-	files, err := r.source.Files(ctx, src.RepoURL, revision, "")
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	res, err := r.renders.RenderContext(ctx, revision, files, src.Path, opts)
-	if err == nil {
-		r.opts.Observer.Rendered(string(res.Type), time.Since(start))
-	}
-	return res, err
 }
 
 // renderOptions maps an Application's source options onto render's.

@@ -52,12 +52,11 @@ const (
 // deletion. Hooks from a repository or for an Application the policy
 // refuses are an error.
 func (r *Reconciler) deleteHooks(ctx context.Context, a *app.Application, pol admit.Policy) (map[DeletePhase][]*unstructured.Unstructured, error) {
-	src := a.Spec.Source
-	revision, err := r.source.Resolve(ctx, src.RepoURL, src.TargetRevision)
+	rs, err := r.resolveSources(ctx, a.Spec.SourceList(), "")
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.render(ctx, a, src, revision)
+	res, err := r.renderSources(ctx, a, rs)
 	if err != nil {
 		return nil, err
 	}
@@ -77,10 +76,7 @@ func (r *Reconciler) deleteHooks(ctx context.Context, a *app.Application, pol ad
 			continue
 		}
 		if v := pol.Application(); v != nil {
-			return nil, v
-		}
-		if v := pol.Source(src.RepoURL); v != nil {
-			return nil, v
+			return nil, v // its project, every source's repository, its destination
 		}
 		namespaced, err := r.namespaced(o.GroupVersionKind())
 		if err != nil {

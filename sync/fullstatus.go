@@ -144,7 +144,7 @@ func (r *Reconciler) Resources(ctx context.Context, a *app.Application) ([]app.R
 	if sum := a.Status.Summary.Resources; sum == nil || !sum.Truncated {
 		return a.Status.Resources, nil
 	}
-	cmp := r.compare(ctx, a, a.Spec.Source, "")
+	cmp := r.compare(ctx, a, a.Spec.SourceList(), "")
 	if cmp.err != nil {
 		return nil, fmt.Errorf("application %s: list its objects: %w", a.Key(), cmp.err)
 	}

@@ -91,7 +91,7 @@ func TestStatusListsTheMostUsefulObjects(t *testing.T) {
 	var got *app.Application
 	clustertest.Eventually(t, 30*time.Second, func() (bool, string) {
 		a := getApp(t, key)
-		cmp := r2.compare(ctx, a, a.Spec.Source, "")
+		cmp := r2.compare(ctx, a, a.Spec.SourceList(), "")
 		if cmp.err != nil {
 			return false, cmp.err.Error()
 		}

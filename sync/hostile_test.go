@@ -105,7 +105,7 @@ func TestHostileRepositories(t *testing.T) {
 		{"kustomize-http", "remote"},
 		{"kustomize-absolute", ""},
 		{"kustomize-dotdot", ""},
-		{"kustomize-helmcharts", "helm"},
+		{"kustomize-helmcharts", "helmCharts"},
 		{"helm-schema-http", "values.schema.json"},
 		{"helm-schema-file", "values.schema.json"},
 		{"helm-until", ""},

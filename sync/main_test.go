@@ -21,6 +21,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/helmrepo"
 	"github.com/gyre-cd/gyre/localcluster/clustertest"
 	"github.com/gyre-cd/gyre/render"
 	"github.com/gyre-cd/gyre/source"
@@ -37,6 +38,13 @@ var (
 	reconciler *Reconciler
 	// gitCacheDir is the shared Reconciler's git cache.
 	gitCacheDir string
+	// chartCreds is what the shared Reconciler's chart cache presents to
+	// chart repositories and registries; tests register their servers in
+	// it (see chartCredentials).
+	chartCreds = &chartCredentials{}
+	// chartLog holds everything the chart cache logged, for tests that
+	// look for leaked secrets.
+	chartLog = &lockedBuffer{}
 )
 
 func TestMain(m *testing.M) {
@@ -65,8 +73,14 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			return nil, err
 		}
+		charts, err := helmrepo.New(helmrepo.Options{Dir: filepath.Join(dir, "charts"), PollInterval: chartPollInterval, Credentials: chartCreds.lookup,
+			Logger: slog.New(slog.NewTextHandler(chartLog, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		if err != nil {
+			sandbox.Close()
+			return nil, err
+		}
 		r, err := New(cfg, src, Options{Logger: slog.New(slog.DiscardHandler), WaveTimeout: 30 * time.Second, Render: render.CacheOptions{Sandbox: sandbox},
-			Observer: observed, ReleaseInterval: 100 * time.Millisecond, NamespaceIdleTimeout: releaseAfter})
+			Observer: observed, ReleaseInterval: 100 * time.Millisecond, NamespaceIdleTimeout: releaseAfter, Charts: charts})
 		if err != nil {
 			sandbox.Close()
 			return nil, err
@@ -284,7 +298,7 @@ func waitApp(t testing.TB, key types.NamespacedName, timeout time.Duration, cond
 	clustertest.Eventually(t, timeout, func() (bool, string) {
 		last = getApp(t, key)
 		ok, msg := cond(last)
-		return ok, fmt.Sprintf("%s (sync %s %s, health %s %q, op %s, conditions %v)", msg, last.Status.Sync.Status, shortSHA(last.Status.Sync.Revision), last.Status.Health.Status, last.Status.Health.Message, opSummary(last), last.Status.Conditions)
+		return ok, fmt.Sprintf("%s (sync %s %s, health %s %q, op %s, conditions %v)", msg, last.Status.Sync.Status, app.ShortRevision(last.Status.Sync.Revision), last.Status.Health.Status, last.Status.Health.Message, opSummary(last), last.Status.Conditions)
 	})
 	return last
 }

@@ -70,7 +70,7 @@ func (r *Reconciler) Diff(ctx context.Context, key types.NamespacedName) ([]diff
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
 	}
-	cmp := r.compare(ctx, a, a.Spec.Source, "")
+	cmp := r.compare(ctx, a, a.Spec.SourceList(), "")
 	if cmp.err != nil {
 		return nil, cmp.err
 	}

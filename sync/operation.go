@@ -126,7 +126,7 @@ func (r *Reconciler) carryOut(ctx context.Context, a *app.Application, op app.Op
 	case op.Resume != nil:
 		// Automation resumes from the branch's head as it is now, not as
 		// the last poll saw it.
-		r.source.Refresh(a.Spec.Source.RepoURL)
+		r.refreshSources(a.Spec.SourceList())
 		if a.ResumeAutomation() {
 			_, err := r.putStatus(ctx, a, a.Status)
 			return 0, err
@@ -138,14 +138,10 @@ func (r *Reconciler) carryOut(ctx context.Context, a *app.Application, op app.Op
 			return 0, r.rejectOperation(ctx, a, fmt.Errorf("rollback: no history entry with id %d", op.Rollback.ID))
 		}
 		entry := *h
-		src := entry.Source
-		if sameRepository(src.RepoURL, a.Spec.Source.RepoURL) {
-			src.RepoURL = a.Spec.Source.RepoURL // history keeps it without credentials
-		}
-		cmp := r.compare(ctx, a, src, entry.Revision)
+		cmp := r.compare(ctx, a, restoreCredentials(entry.SourceList(), a.Spec.SourceList()), entry.Revision)
 		if !op.Rollback.DryRun {
 			a.SuspendAutomation(app.AutomationSuspension{
-				Reason:      fmt.Sprintf("rolled back to history entry %d (%s)", entry.ID, shortSHA(entry.Revision)),
+				Reason:      fmt.Sprintf("rolled back to history entry %d (%s)", entry.ID, app.ShortRevision(entry.Revision)),
 				HistoryID:   entry.ID,
 				Revision:    entry.Revision,
 				InitiatedBy: op.InitiatedBy,
@@ -159,22 +155,46 @@ func (r *Reconciler) carryOut(ctx context.Context, a *app.Application, op app.Op
 			// A sync asked for now syncs what the branch holds now: the
 			// listing of the last poll may predate a push made seconds ago.
 			// A resumed run keeps to the revision it started with.
-			r.source.Refresh(a.Spec.Source.RepoURL)
+			r.refreshSources(a.Spec.SourceList())
 		}
-		pinned := ""
+		pinned := s.Revision
 		if before != nil && s.Revision == "" {
 			pinned = before.Revision
 		}
-		if s.Revision != "" {
-			var err error
-			if pinned, err = r.source.Resolve(ctx, a.Spec.Source.RepoURL, s.Revision); err != nil {
-				cmp := &comparison{err: err}
-				return r.runOperation(ctx, a, &op, cmp, syncParams{}, retries)
-			}
-		}
-		cmp := r.compare(ctx, a, a.Spec.Source, pinned)
+		cmp := r.compare(ctx, a, a.Spec.SourceList(), pinned)
 		p := syncParams{Prune: s.Prune, DryRun: s.DryRun, Resources: s.Resources, Options: s.SyncOptions, Before: before}
 		return r.runOperation(ctx, a, &op, cmp, p, retries)
+	}
+}
+
+// restoreCredentials returns recorded sources (a history entry's, which
+// keeps repository URLs without user information) with the URLs of the
+// Application's current sources where they name the same repository.
+func restoreCredentials(recorded, current []app.Source) []app.Source {
+	out := make([]app.Source, len(recorded))
+	for i, src := range recorded {
+		for _, cur := range current {
+			if sameRepository(src.RepoURL, cur.RepoURL) {
+				src.RepoURL = cur.RepoURL
+				break
+			}
+		}
+		out[i] = src
+	}
+	return out
+}
+
+// refreshSources drops the cached ref listings and chart indexes of srcs,
+// so what resolves next is what their servers hold now.
+func (r *Reconciler) refreshSources(srcs []app.Source) {
+	for _, src := range srcs {
+		if src.IsChart() {
+			if r.opts.Charts != nil {
+				r.opts.Charts.Refresh(src.RepoURL)
+			}
+			continue
+		}
+		r.source.Refresh(src.RepoURL)
 	}
 }
 
@@ -255,7 +275,7 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 	var cs *app.ChangeSet
 	if cmp.err != nil {
 		err = fmt.Errorf("comparison failed: %w", cmp.err)
-		cs = &app.ChangeSet{Revision: cmp.revision, DryRun: p.DryRun}
+		cs = &app.ChangeSet{Revision: cmp.revision, Revisions: cmp.multiRevisions(), DryRun: p.DryRun}
 	} else {
 		cs, err = r.execute(ctx, a, cmp, p, progress)
 	}
@@ -268,21 +288,26 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 		st.OperationState.Phase = app.OperationFailed
 		st.OperationState.Message = err.Error()
 		st.SetCondition(app.ConditionSyncError, "sync failed: "+err.Error(), finished.Time)
-		r.log.Info("sync failed", "app", a.Key(), "revision", shortSHA(cmp.revision), "err", err)
+		r.log.Info("sync failed", "app", a.Key(), "revision", app.ShortRevision(cmp.revision), "err", err)
 	} else {
 		st.OperationState.Phase = app.OperationSucceeded
 		st.OperationState.Message = summarize(cs)
 		st.RemoveCondition(app.ConditionSyncError)
 		if !p.DryRun {
-			st.AddHistory(app.HistoryEntry{
+			e := app.HistoryEntry{
 				Revision:        cmp.revision,
-				Source:          historySource(cmp.source),
 				DeployedAt:      finished,
 				DeployStartedAt: &start,
 				InitiatedBy:     op.InitiatedBy,
-			}, a.HistoryLimit())
+			}
+			if srcs := historySources(cmp.sources); len(srcs) == 1 {
+				e.Source = srcs[0]
+			} else {
+				e.Sources, e.Revisions = srcs, cmp.revisions
+			}
+			st.AddHistory(e, a.HistoryLimit())
 		}
-		r.log.Info("synced", "app", a.Key(), "revision", shortSHA(cmp.revision), "result", st.OperationState.Message)
+		r.log.Info("synced", "app", a.Key(), "revision", app.ShortRevision(cmp.revision), "result", st.OperationState.Message)
 	}
 	if ctx.Err() != nil {
 		// Shutting down: record how far the operation got, still Running,
@@ -305,11 +330,15 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 	return 0, nil // the watch brings the app back with its new status
 }
 
-// historySource is src as history records it: its repository URL without
+// historySources are srcs as history records them: repository URLs without
 // user information, which may hold a password or token.
-func historySource(src app.Source) app.Source {
-	src.RepoURL = source.Redact(src.RepoURL)
-	return src
+func historySources(srcs []app.Source) []app.Source {
+	out := make([]app.Source, len(srcs))
+	for i, src := range srcs {
+		src.RepoURL = source.Redact(src.RepoURL)
+		out[i] = src
+	}
+	return out
 }
 
 // sameRepository reports whether two spellings of a repository URL name the
@@ -326,22 +355,15 @@ func summarize(cs *app.ChangeSet) string {
 	if cs.DryRun {
 		verb = "dry run"
 	}
-	return fmt.Sprintf("%s %s: %d created, %d configured, %d unchanged, %d pruned, %d skipped", verb, shortSHA(cs.Revision),
+	return fmt.Sprintf("%s %s: %d created, %d configured, %d unchanged, %d pruned, %d skipped", verb, app.ShortRevision(cs.Revision),
 		cs.Count(app.ActionCreated), cs.Count(app.ActionConfigured), cs.Count(app.ActionUnchanged), cs.Count(app.ActionPruned), cs.Count(app.ActionSkipped))
-}
-
-func shortSHA(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 // execute runs the plan for what cmp found: pre-flight dry run of every
 // object, then wave by wave prune and apply (waiting for health before the
 // next wave). The returned change set holds what was done, also on error.
 func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *comparison, p syncParams, progress func(*app.ChangeSet, string)) (*app.ChangeSet, error) {
-	cs := &app.ChangeSet{Revision: cmp.revision, DryRun: p.DryRun}
+	cs := &app.ChangeSet{Revision: cmp.revision, Revisions: cmp.multiRevisions(), DryRun: p.DryRun}
 	if len(cmp.violations) > 0 {
 		for k, v := range cmp.violations {
 			cs.Resources = append(cs.Resources, app.Change{Group: k.Group, Kind: k.Kind, Namespace: k.Namespace, Name: k.Name, Action: app.ActionFailed, Message: v.Error()})

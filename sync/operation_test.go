@@ -264,7 +264,7 @@ func TestManualSyncResolvesHead(t *testing.T) {
 		return a.Operation == nil && op != nil && op.Phase == app.OperationSucceeded && op.SyncResult != nil && op.SyncResult.Revision != v1, "second sync not done"
 	})
 	if got := a.Status.OperationState.SyncResult.Revision; got != v2 {
-		t.Fatalf("manual sync synced %s, want the head %s", shortSHA(got), shortSHA(v2))
+		t.Fatalf("manual sync synced %s, want the head %s", app.ShortRevision(got), app.ShortRevision(v2))
 	}
 	cm, err := cluster.Client.CoreV1().ConfigMaps(ns).Get(ctx, "c", metav1.GetOptions{})
 	if err != nil {

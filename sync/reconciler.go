@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/helmrepo"
 	"github.com/gyre-cd/gyre/live"
 	"github.com/gyre-cd/gyre/render"
 	"github.com/gyre-cd/gyre/source"
@@ -56,6 +57,10 @@ type Options struct {
 	// worker processes that a hostile chart cannot take the loop down
 	// with (cmd/gyre always does); the zero value renders in this process.
 	Render render.CacheOptions
+	// Charts resolves and reads charts from Helm repositories and OCI
+	// registries: chart sources, and the helmCharts of kustomizations.
+	// Nil refuses them with a clear condition.
+	Charts *helmrepo.Cache
 	// ReleaseInterval is how often the loop lets its caches release what
 	// no Application uses any more: the git cache of a repository (once
 	// idle for the source cache's IdleTimeout) and the watches of a
@@ -138,6 +143,10 @@ type Reconciler struct {
 	working     bool
 	subscribers []func(types.NamespacedName)
 	decoded     map[types.NamespacedName]decodedApp
+	// chartUsers holds, per Application, the identities of the chart
+	// repositories its kustomizations' helmCharts were last fetched from,
+	// so that a new chart version there re-queues it.
+	chartUsers map[types.NamespacedName]map[string]bool
 }
 
 // decodedApp is an Application decoded from the watch, kept while its uid
@@ -253,6 +262,13 @@ func (r *Reconciler) Work(ctx context.Context) {
 			r.log.Error("git poller stopped", "err", err)
 		}
 	}()
+	if r.opts.Charts != nil {
+		go func() {
+			if err := r.opts.Charts.Poll(ctx, r.repositoryMoved); err != nil && ctx.Err() == nil {
+				r.log.Error("chart repository poller stopped", "err", err)
+			}
+		}()
+	}
 	var wg gosync.WaitGroup
 	for range r.opts.Workers {
 		wg.Go(func() {
@@ -316,9 +332,7 @@ func (r *Reconciler) takeRefreshRequest(ctx context.Context, a *app.Application)
 	if _, ok := a.Annotations[RefreshAnnotation]; !ok {
 		return nil
 	}
-	if n, err := source.NormalizeURL(a.Spec.Source.RepoURL); err == nil {
-		r.source.Refresh(n)
-	}
+	r.refreshSources(a.Spec.SourceList())
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{RefreshAnnotation: nil}}})
 	_, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(a.Namespace).Patch(ctx, a.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: r.opts.FieldManager})
 	return err
@@ -330,24 +344,62 @@ func (r *Reconciler) takeRefreshRequest(ctx context.Context, a *app.Application)
 // revision — a branch or tag name as pushed). It returns the keys. Webhooks
 // call it.
 func (r *Reconciler) RefreshRepository(repoURL, revision string) []types.NamespacedName {
-	norm, err := source.NormalizeURL(repoURL)
-	if err != nil {
+	gitKey, gitErr := source.NormalizeURL(repoURL)
+	chartKey, chartErr := helmrepo.Key(repoURL)
+	if gitErr != nil && chartErr != nil {
 		return nil
 	}
-	r.source.Refresh(norm)
+	if gitErr == nil {
+		r.source.Refresh(gitKey)
+	}
 	var keys []types.NamespacedName
 	for _, a := range r.Applications() {
-		n, err := source.NormalizeURL(a.Spec.Source.RepoURL)
-		if err != nil || n != norm {
-			continue
+		pushed := false
+		for _, src := range a.Spec.SourceList() {
+			k := repositoryKey(src)
+			if k != "" && (k == gitKey || k == chartKey) && (revision == "" || revisionMatches(src.TargetRevision, revision)) {
+				pushed = true
+				if src.IsChart() && r.opts.Charts != nil {
+					r.opts.Charts.Refresh(src.RepoURL)
+				}
+			}
 		}
-		if revision != "" && !revisionMatches(a.Spec.Source.TargetRevision, revision) {
-			continue
+		if pushed {
+			keys = append(keys, a.Key())
+			r.Refresh(a.Key())
 		}
-		keys = append(keys, a.Key())
-		r.Refresh(a.Key())
 	}
 	return keys
+}
+
+// repositoryKey is the identity of a source's repository, as the git and
+// chart caches report it when it moves; "" when the URL is not valid.
+func repositoryKey(src app.Source) string {
+	var key string
+	var err error
+	if src.IsChart() {
+		key, err = helmrepo.Key(src.RepoURL)
+	} else {
+		key, err = source.NormalizeURL(src.RepoURL)
+	}
+	if err != nil {
+		return ""
+	}
+	return key
+}
+
+// usesRepository reports whether a reads the repository with identity key:
+// as one of its sources, or as the chart repository of a helmCharts entry
+// its last render inflated.
+func (r *Reconciler) usesRepository(a *app.Application, key string) bool {
+	for _, src := range a.Spec.SourceList() {
+		if repositoryKey(src) == key {
+			return true
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.chartUsers[a.Key()][key]
 }
 
 // revisionMatches reports whether a push of ref (e.g. "refs/heads/main" or
@@ -364,9 +416,11 @@ func revisionMatches(target, ref string) bool {
 	return false
 }
 
-func (r *Reconciler) repositoryMoved(repoURL string) {
+// repositoryMoved queues every Application that reads the repository with
+// identity key, which the git or chart cache saw move.
+func (r *Reconciler) repositoryMoved(key string) {
 	for _, a := range r.Applications() {
-		if n, err := source.NormalizeURL(a.Spec.Source.RepoURL); err == nil && n == repoURL {
+		if r.usesRepository(a, key) {
 			r.queue.Add(a.Key())
 		}
 	}
@@ -491,7 +545,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (t
 	if st := a.Status.OperationState; st != nil && st.Phase == app.OperationRunning {
 		return r.resumeOperation(ctx, a)
 	}
-	cmp := r.compare(ctx, a, a.Spec.Source, "")
+	cmp := r.compare(ctx, a, a.Spec.SourceList(), "")
 	a, err := r.writeComparison(ctx, a, cmp)
 	if err != nil {
 		return 0, err

@@ -42,6 +42,7 @@ type Forgetter interface {
 func (r *Reconciler) forgetApp(key types.NamespacedName) {
 	r.mu.Lock()
 	delete(r.decoded, key)
+	delete(r.chartUsers, key)
 	r.mu.Unlock()
 	r.full.forget(key)
 	if f, ok := r.opts.Observer.(Forgetter); ok {
@@ -70,11 +71,17 @@ func (r *Reconciler) releaseLoop(ctx context.Context) {
 func (r *Reconciler) releaseUnused() {
 	apps := r.Applications()
 	repos := make([]string, 0, len(apps))
-	var namespaces []string
+	var namespaces, chartKeys []string
 	present := make(map[types.NamespacedName]bool, len(apps))
 	for _, a := range apps {
 		present[a.Key()] = true
-		repos = append(repos, a.Spec.Source.RepoURL)
+		for _, src := range a.Spec.SourceList() {
+			if src.IsChart() {
+				chartKeys = append(chartKeys, repositoryKey(src))
+			} else {
+				repos = append(repos, src.RepoURL)
+			}
+		}
 		if ns := a.Spec.Destination.Namespace; ns != "" {
 			namespaces = append(namespaces, ns)
 		}
@@ -85,7 +92,19 @@ func (r *Reconciler) releaseUnused() {
 			delete(r.decoded, key)
 		}
 	}
+	for key, used := range r.chartUsers {
+		if !present[key] {
+			delete(r.chartUsers, key)
+			continue
+		}
+		for k := range used {
+			chartKeys = append(chartKeys, k)
+		}
+	}
 	r.mu.Unlock()
+	if r.opts.Charts != nil {
+		r.opts.Charts.Retain(chartKeys)
+	}
 	if released := r.source.Retain(repos); len(released) > 0 {
 		r.log.Info("released the git caches of repositories no application uses", "repos", released)
 	}

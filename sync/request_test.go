@@ -57,7 +57,7 @@ func TestRequestFieldsDoWhatTheySay(t *testing.T) {
 	// sync.revision: the commit asked for, though main is further on.
 	a := operate(t, key, app.Operation{Sync: &app.SyncOperation{Revision: v1}, InitiatedBy: who})
 	if got := a.Status.OperationState.SyncResult.Revision; got != v1 {
-		t.Fatalf("synced %s, want the requested %s", shortSHA(got), shortSHA(v1))
+		t.Fatalf("synced %s, want the requested %s", app.ShortRevision(got), app.ShortRevision(v1))
 	}
 	if a.Status.OperationState.Operation.InitiatedBy.Automated {
 		t.Errorf("a requested sync is recorded as automated")
@@ -77,7 +77,7 @@ func TestRequestFieldsDoWhatTheySay(t *testing.T) {
 		t.Fatalf("a sync with prune left b")
 	}
 	if a.Status.OperationState.SyncResult.Revision != v2 {
-		t.Fatalf("synced %s, want the head %s", shortSHA(a.Status.OperationState.SyncResult.Revision), shortSHA(v2))
+		t.Fatalf("synced %s, want the head %s", app.ShortRevision(a.Status.OperationState.SyncResult.Revision), app.ShortRevision(v2))
 	}
 
 	// sync.syncOptions: Replace=true drops a label another manager added;
@@ -114,7 +114,7 @@ func TestRequestFieldsDoWhatTheySay(t *testing.T) {
 	}
 	first := a.Status.History[0]
 	if first.Revision != v1 {
-		t.Fatalf("first history entry at %s, want v1", shortSHA(first.Revision))
+		t.Fatalf("first history entry at %s, want v1", app.ShortRevision(first.Revision))
 	}
 	entries := len(a.Status.History)
 	a = operate(t, key, app.Operation{Rollback: &app.RollbackOperation{ID: first.ID, DryRun: true, Prune: true}, InitiatedBy: who})

@@ -40,7 +40,9 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 	} else if errors.As(cmp.err, &refused) {
 		// The Application itself is refused (its project, repository or
 		// destination): say so as what it is, not as a comparison error.
-		st.SetCondition(app.ConditionPermissionDeniedError, refused.Error(), now)
+		// The whole message: a refusal met while rendering (a chart
+		// repository a kustomization's helmCharts name) says where.
+		st.SetCondition(app.ConditionPermissionDeniedError, cmp.err.Error(), now)
 		st.RemoveCondition(app.ConditionComparisonError)
 		st.Sync.Status = app.SyncUnknown
 	} else if cmp.err != nil {
@@ -51,13 +53,19 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 			// the last good state, which is not what git says.
 			st.Sync.Status = app.OutOfSync
 			st.Sync.Revision = cmp.revision
+			st.Sync.Revisions = cmp.multiRevisions()
 			st.Health = app.HealthState{Status: app.Degraded, Message: "render failed: " + cmp.err.Error()}
 		} else {
 			st.Sync.Status = app.SyncUnknown
 		}
 	} else {
 		st.RemoveCondition(app.ConditionComparisonError)
-		st.Sync = app.SyncState{Status: cmp.sync, Revision: cmp.revision, ComparedTo: &app.ComparedTo{Source: cmp.source, Destination: a.Spec.Destination}}
+		st.Sync = app.SyncState{Status: cmp.sync, Revision: cmp.revision, Revisions: cmp.multiRevisions(), ComparedTo: &app.ComparedTo{Destination: a.Spec.Destination}}
+		if len(a.Spec.Sources) > 0 {
+			st.Sync.ComparedTo.Sources = cmp.sources
+		} else {
+			st.Sync.ComparedTo.Source = cmp.sources[0]
+		}
 		st.Health = cmp.health
 		r.setResources(a.Key(), st, cmp.resources)
 		st.Summary.Images = cmp.images

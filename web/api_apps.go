@@ -116,12 +116,15 @@ func (q *listQuery) matches(a *app.Application) bool {
 		return false
 	}
 	if q.search != "" {
-		src := &a.Spec.Source
+		fields := []string{a.Name, a.Namespace, a.Spec.Destination.Namespace}
+		for _, src := range a.Spec.SourceList() {
+			// The repository is searched as the API shows it: a search
+			// must not find the password that the answer leaves out.
+			fields = append(fields, redactURL(src.RepoURL), src.Path, src.Chart, src.TargetRevision)
+		}
 		found := false
-		// The repository is searched as the API shows it: a search must
-		// not find the password that the answer leaves out.
-		for _, f := range []string{a.Name, a.Namespace, redactURL(src.RepoURL), src.Path, src.TargetRevision, a.Spec.Destination.Namespace} {
-			if containsFold(f, q.search) {
+		for _, f := range fields {
+			if f != "" && containsFold(f, q.search) {
 				found = true
 				break
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -13,12 +14,14 @@ import (
 
 // Repositories keeps the credentials gyre presents to repositories: the
 // Secrets in gyre's own namespace labelled gyre.dev/secret-type (or Argo
-// CD's label). cmd/gyre implements it over the cluster and the git cache.
+// CD's label). cmd/gyre implements it over the cluster and the git and
+// chart caches.
 // What it returns never holds a secret value: no password, token, private
 // key or CA bundle, only which of them a Secret has.
 type Repositories interface {
 	// ListRepositories returns every credentials Secret, with what the
-	// git cache last heard from the repositories it serves.
+	// git cache (type git) or the chart cache (helm, oci) last heard from
+	// the repositories it serves.
 	ListRepositories(ctx context.Context) ([]Repository, error)
 	// PutRepository creates the Secret req describes, or replaces the
 	// credentials of the one that holds the same url, kind and type;
@@ -62,8 +65,8 @@ type Repository struct {
 	InsecureSkipVerify    bool `json:"insecureSkipVerify,omitempty"`
 	// Invalid, when set, is why gyre does not use the Secret.
 	Invalid string `json:"invalid,omitempty"`
-	// Repositories are those in the git cache that use these credentials,
-	// with the outcome of their last ref listing or fetch: at most one for
+	// Repositories are those in the git or chart cache that use these
+	// credentials, with the outcome of their last request: at most one for
 	// a repository Secret, any number for repo-creds.
 	Repositories []RepositoryState `json:"repositories"`
 }
@@ -72,12 +75,14 @@ type Repository struct {
 type RepositoryState struct {
 	// URL is the repository's identity: no credentials.
 	URL string `json:"url"`
-	// Reachable is set when the last ref listing or fetch succeeded.
+	// Reachable is set when the last request succeeded: a git ref listing
+	// or fetch, a Helm index fetch or chart download, a registry tag
+	// listing or pull.
 	Reachable bool `json:"reachable"`
 	// CheckedAt is when that request ended.
 	CheckedAt *time.Time `json:"checkedAt,omitempty"`
-	// ListedAt and FetchedAt are when a ref listing and a fetch last
-	// succeeded.
+	// ListedAt and FetchedAt are when a ref listing (an index fetch or tag
+	// listing) and a fetch (a chart download or pull) last succeeded.
 	ListedAt  *time.Time `json:"listedAt,omitempty"`
 	FetchedAt *time.Time `json:"fetchedAt,omitempty"`
 	// Error is why the last request failed.
@@ -90,7 +95,8 @@ type RepositoryRequest struct {
 	// URL is the repository, or with Kind repo-creds a prefix. It may not
 	// carry a password: that goes in Password.
 	URL string `json:"url"`
-	// Kind defaults to repository; Type to git.
+	// Kind defaults to repository; Type to oci for an oci:// URL, else
+	// to git.
 	Kind source.SecretType `json:"kind,omitempty"`
 	Type source.RepoType   `json:"type,omitempty"`
 	// Username and Password for HTTP basic auth (a token as password).
@@ -117,7 +123,12 @@ func (r *RepositoryRequest) check() error {
 	if source.Redact(r.URL) != r.URL {
 		return statusError(http.StatusBadRequest, fmt.Sprintf("url %s carries a password or token: send it in \"password\" instead", source.Redact(r.URL)))
 	}
-	if _, err := source.NormalizeURL(r.URL); err != nil {
+	registry := isRegistryURL(r.URL)
+	if registry {
+		if u, err := url.Parse(r.URL); err != nil || u.Host == "" {
+			return statusError(http.StatusBadRequest, fmt.Sprintf("url %s: not an oci://host/path registry URL", source.Redact(r.URL)))
+		}
+	} else if _, err := source.NormalizeURL(r.URL); err != nil {
 		return statusError(http.StatusBadRequest, fmt.Sprintf("url %s: not a repository URL", source.Redact(r.URL)))
 	}
 	if r.Kind == "" {
@@ -126,10 +137,22 @@ func (r *RepositoryRequest) check() error {
 	if err := checkKind(r.Kind); err != nil {
 		return err
 	}
-	if r.Type == "" {
+	switch {
+	case r.Type == "" && registry:
+		r.Type = source.RepoTypeOCI
+	case r.Type == "":
 		r.Type = source.RepoTypeGit
+	case registry && r.Type != source.RepoTypeOCI:
+		// gyre asks only for credentials of type oci for an oci:// URL.
+		return statusError(http.StatusBadRequest, fmt.Sprintf("url %s: an oci:// URL takes type %s, not %q", source.Redact(r.URL), source.RepoTypeOCI, r.Type))
 	}
 	return checkType(r.Type)
+}
+
+// isRegistryURL reports whether raw is an oci:// URL: an OCI registry,
+// whose credentials are of type oci.
+func isRegistryURL(raw string) bool {
+	return len(raw) >= len("oci://") && strings.EqualFold(raw[:len("oci://")], "oci://")
 }
 
 func checkKind(k source.SecretType) error {

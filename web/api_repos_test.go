@@ -158,6 +158,40 @@ func TestRepositoriesAPI(t *testing.T) {
 	}
 }
 
+// TestRepositoriesRegistryURL: an oci:// registry URL is a repository URL
+// for credentials of type oci, the type it gets when none is given; other
+// types and a registry URL without a host are refused before the store is
+// asked.
+func TestRepositoriesRegistryURL(t *testing.T) {
+	repos := &fakeRepositories{}
+	ts := newTestServer(t, newFakeBackend(), Options{Repositories: repos})
+	for _, tt := range []struct{ name, body string }{
+		{"type given", `{"url": "oci://registry.example.com/charts", "type": "oci", "username": "u", "password": "pw-value"}`},
+		{"type defaulted", `{"url": "OCI://registry.example.com:5000/more", "username": "u", "password": "pw-value"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, resp := ts.do(t, http.MethodPost, "/api/v1/repositories", adminToken, tt.body)
+			var got Repository
+			if code != http.StatusCreated || json.Unmarshal([]byte(resp), &got) != nil || got.Type != source.RepoTypeOCI {
+				t.Fatalf("POST %s: %d %s; want 201 with type oci", tt.body, code, resp)
+			}
+		})
+	}
+	for _, tt := range []struct{ name, body, says string }{
+		{"git type", `{"url": "oci://registry.example.com/charts", "type": "git"}`, "takes type oci"},
+		{"helm type", `{"url": "oci://registry.example.com/charts", "type": "helm"}`, "takes type oci"},
+		{"no host", `{"url": "oci:///charts", "type": "oci"}`, "not an oci://host/path registry URL"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, resp := ts.do(t, http.MethodPost, "/api/v1/repositories", adminToken, tt.body)
+			wantError(t, code, resp, http.StatusBadRequest, tt.says)
+		})
+	}
+	if len(repos.puts) != 2 {
+		t.Errorf("the store got %d requests; want only the 2 valid ones: %+v", len(repos.puts), repos.puts)
+	}
+}
+
 // TestRepositoriesScope: repository credentials serve every project, so
 // only an admin token limited to none reaches them; the others are refused
 // before the store is asked, and without the store the routes answer 501.

@@ -31,14 +31,15 @@ func redactMessage(m string) string {
 }
 
 // redactApplication returns a shallow copy of a with every repository
-// address redacted: spec.source, status.sync.comparedTo and
-// status.history. It also drops the last-applied annotation, a copy of the
+// address redacted: spec.source and spec.sources, status.sync.comparedTo
+// and status.history. It also drops the last-applied annotation, a copy of the
 // spec as kubectl applied it, and redacts the messages of the last
 // operation and of the conditions, which may quote an address. Nothing a
 // shares is changed.
 func redactApplication(a *app.Application) *app.Application {
 	out := *a
 	out.Spec.Source.RepoURL = redactURL(a.Spec.Source.RepoURL)
+	out.Spec.Sources = redactSources(a.Spec.Sources)
 	if ann := a.Annotations; ann[lastApplied] != "" {
 		out.Annotations = make(map[string]string, len(ann))
 		for k, v := range ann {
@@ -50,6 +51,7 @@ func redactApplication(a *app.Application) *app.Application {
 	if c := a.Status.Sync.ComparedTo; c != nil {
 		cc := *c
 		cc.Source.RepoURL = redactURL(c.Source.RepoURL)
+		cc.Sources = redactSources(c.Sources)
 		out.Status.Sync.ComparedTo = &cc
 	}
 	out.Status.History = redactHistory(a.Status.History)
@@ -77,7 +79,22 @@ func redactHistory(history []app.HistoryEntry) []app.HistoryEntry {
 	out := make([]app.HistoryEntry, len(history))
 	for i, e := range history {
 		e.Source.RepoURL = redactURL(e.Source.RepoURL)
+		e.Sources = redactSources(e.Sources)
 		out[i] = e
+	}
+	return out
+}
+
+// redactSources returns a copy of srcs with the repository addresses
+// redacted.
+func redactSources(srcs []app.Source) []app.Source {
+	if srcs == nil {
+		return nil
+	}
+	out := make([]app.Source, len(srcs))
+	for i, s := range srcs {
+		s.RepoURL = redactURL(s.RepoURL)
+		out[i] = s
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"slices"
 	"time"
 
 	"github.com/gyre-cd/gyre/app"
@@ -12,12 +13,23 @@ import (
 type AppSummary struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
-	// RepoURL is spec.source.repoURL without credentials.
+	// RepoURL, Path, Chart and TargetRevision are those of the first
+	// source (spec.source, or the first of spec.sources), RepoURL without
+	// credentials; Sources lists them all.
 	RepoURL        string `json:"repoURL"`
 	Path           string `json:"path"`
+	Chart          string `json:"chart,omitempty"`
 	TargetRevision string `json:"targetRevision"`
-	// Revision is the full commit SHA of the last comparison.
-	Revision       string             `json:"revision"`
+	// Sources are the application's sources in order: spec.source alone,
+	// or every one of spec.sources.
+	Sources []SourceSummary `json:"sources"`
+	// Revision is what the last comparison used: the full commit SHA, a
+	// chart's "<version>@sha256:<hex>", or for several sources Revisions
+	// joined by ",".
+	Revision string `json:"revision"`
+	// Revisions holds each source's revision, in the order of Sources,
+	// for an application with several sources.
+	Revisions      []string           `json:"revisions,omitempty"`
 	SyncStatus     app.SyncStatus     `json:"syncStatus"`
 	HealthStatus   app.HealthStatus   `json:"healthStatus"`
 	HealthMessage  string             `json:"healthMessage"`
@@ -32,15 +44,49 @@ type AppSummary struct {
 	Labels    map[string]string `json:"labels"`
 }
 
+// SourceSummary is one source of an AppSummary.
+type SourceSummary struct {
+	// RepoURL is the git repository, Helm repository or OCI registry,
+	// without credentials.
+	RepoURL string `json:"repoURL"`
+	// Path is the directory in git; empty for a chart.
+	Path string `json:"path,omitempty"`
+	// Chart is the chart's name, for a chart in a Helm repository.
+	Chart          string `json:"chart,omitempty"`
+	TargetRevision string `json:"targetRevision,omitempty"`
+	// Ref is the name the other sources use for this one's files.
+	Ref string `json:"ref,omitempty"`
+}
+
+// summarizeSource returns the summary of src.
+func summarizeSource(src *app.Source) SourceSummary {
+	return SourceSummary{
+		RepoURL:        redactURL(src.RepoURL),
+		Path:           src.Path,
+		Chart:          src.Chart,
+		TargetRevision: src.TargetRevision,
+		Ref:            src.Ref,
+	}
+}
+
 // summarize returns the summary of a.
 func summarize(a *app.Application) AppSummary {
+	srcs := a.Spec.SourceList()
+	sources := make([]SourceSummary, len(srcs))
+	for i := range srcs {
+		sources[i] = summarizeSource(&srcs[i])
+	}
+	first := sources[0]
 	s := AppSummary{
 		Namespace:      a.Namespace,
 		Name:           a.Name,
-		RepoURL:        redactURL(a.Spec.Source.RepoURL),
-		Path:           a.Spec.Source.Path,
-		TargetRevision: a.Spec.Source.TargetRevision,
+		RepoURL:        first.RepoURL,
+		Path:           first.Path,
+		Chart:          first.Chart,
+		TargetRevision: first.TargetRevision,
+		Sources:        sources,
 		Revision:       a.Status.Sync.Revision,
+		Revisions:      slices.Clone(a.Status.Sync.Revisions),
 		SyncStatus:     a.Status.Sync.Status,
 		HealthStatus:   a.Status.Health.Status,
 		HealthMessage:  a.Status.Health.Message,

@@ -282,11 +282,7 @@ func (s *Server) processPush(e pushEvent) {
 	}
 	var n int
 	for _, a := range s.index.apps() {
-		norm, err := source.NormalizeURL(a.Spec.Source.RepoURL)
-		if _, ours := repos[norm]; err != nil || !ours {
-			continue
-		}
-		if followsAny(a, e.refs) && touchesPath(a.Spec.Source.Path, e.paths) {
+		if pushedTo(a, repos, e) {
 			s.opts.Backend.Refresh(a.Key())
 			n++
 		}
@@ -303,11 +299,27 @@ func redactAll(repos map[string]string) []string {
 	return out
 }
 
-// followsAny reports whether a push of any of refs can move a: its target
-// revision is the default branch, or one of the refs as a branch or tag
-// name. No refs means unknown, which matches.
-func followsAny(a *app.Application, refs []string) bool {
-	target := a.Spec.Source.TargetRevision
+// pushedTo reports whether push e to repos can change what one of a's
+// sources renders: the source is in repos, follows a pushed ref, and its
+// path is touched (a source with a ref lends any of its files, so any
+// change counts).
+func pushedTo(a *app.Application, repos map[string]string, e pushEvent) bool {
+	for _, src := range a.Spec.SourceList() {
+		norm, err := source.NormalizeURL(src.RepoURL)
+		if _, ours := repos[norm]; err != nil || !ours || src.IsChart() {
+			continue
+		}
+		if followsAny(src.TargetRevision, e.refs) && (src.Ref != "" || touchesPath(src.Path, e.paths)) {
+			return true
+		}
+	}
+	return false
+}
+
+// followsAny reports whether a push of any of refs can move a source
+// that tracks target: it is the default branch, or one of the refs as a
+// branch or tag name. No refs means unknown, which matches.
+func followsAny(target string, refs []string) bool {
 	if len(refs) == 0 || target == "" || target == "HEAD" {
 		return true
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/gyre-cd/gyre/app"
 	"io"
 	"log/slog"
 	"net/http"
@@ -214,6 +215,44 @@ func TestWebhookPathFilter(t *testing.T) {
 	slices.Sort(names)
 	if !slices.Equal(names, []string{"a", "root"}) || len(repoCalls) != 0 || len(forgotten) != 1 {
 		t.Fatalf("refreshed %v, RefreshRepository %v, ForgetRepository %v; want [a root], none, one", names, repoCalls, forgotten)
+	}
+}
+
+// TestWebhookRefreshesEverySource: a push refreshes an app whose repository
+// is any of its spec.sources: one with a touched path, or a ref source
+// (whose files another source reads), but not one whose own path is
+// untouched, nor a chart source of the same address.
+func TestWebhookRefreshesEverySource(t *testing.T) {
+	const pushed, other = "https://git.example.com/org/repo.git", "https://git.example.com/org/other.git"
+	withSources := func(name string, srcs ...app.Source) *app.Application {
+		a := testApp("gyre", name, other, "x")
+		a.Spec.Source = app.Source{}
+		a.Spec.Sources = srcs
+		return a
+	}
+	b := newFakeBackend(
+		withSources("second-path", app.Source{RepoURL: other, Path: "x"}, app.Source{RepoURL: pushed, Path: "apps/a"}),
+		withSources("values-ref", app.Source{RepoURL: "https://charts.example.com", Chart: "demo", Helm: &app.HelmSource{ValueFiles: []string{"$v/prod.yaml"}}}, app.Source{RepoURL: pushed, Ref: "v"}),
+		withSources("untouched", app.Source{RepoURL: other, Path: "x"}, app.Source{RepoURL: pushed, Path: "apps/b"}),
+		withSources("other-branch", app.Source{RepoURL: pushed, Path: "apps/a", TargetRevision: "release"}),
+		withSources("chart", app.Source{RepoURL: pushed, Chart: "demo"}),
+	)
+	ts := newTestServer(t, b, Options{WebhookSecrets: webhookSecrets()})
+	body := `{"repository": "` + pushed + `", "ref": "refs/heads/main", "paths": ["apps/a/deploy.yaml"]}`
+	code, resp := ts.postWebhook(t, "", body, map[string]string{"X-Gyre-Signature": "sha256=" + sign(body)})
+	if code != http.StatusAccepted {
+		t.Fatalf("%d %s", code, resp)
+	}
+	eventually(t, "the refresh", func() bool { _, r, _, _ := b.snapshot(); return len(r) >= 2 })
+	ts.drain(t, b)
+	_, refreshed, _, _ := b.snapshot()
+	var names []string
+	for _, k := range refreshed {
+		names = append(names, k.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"second-path", "values-ref"}) {
+		t.Fatalf("refreshed %v, want [second-path values-ref]", names)
 	}
 }
 

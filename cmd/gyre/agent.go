@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/gyre-cd/gyre/helmrepo"
 	"github.com/gyre-cd/gyre/render"
 	"github.com/gyre-cd/gyre/source"
 	gyresync "github.com/gyre-cd/gyre/sync"
@@ -62,6 +64,7 @@ type agentHooks struct {
 type agent struct {
 	reconciler *gyresync.Reconciler
 	source     *source.Cache
+	charts     *helmrepo.Cache
 	// creds are the repository credentials Secrets; nil without a system
 	// namespace.
 	creds *repoCredentials
@@ -74,7 +77,7 @@ func (a *agent) repositories() web.Repositories {
 	if a.creds == nil {
 		return nil
 	}
-	return &repoStore{creds: a.creds, src: a.source}
+	return &repoStore{creds: a.creds, src: a.source, charts: a.charts}
 }
 
 // startAgent builds the git cache and the reconciler for the cluster at cfg
@@ -109,6 +112,14 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 	if err != nil {
 		return nil, fmt.Errorf("git cache %s: %w", o.CacheDir, err)
 	}
+	chartOpts := helmrepo.Options{Dir: filepath.Join(o.CacheDir, "charts"), PollInterval: o.PollInterval, Timeout: o.GitTimeout, Observer: hooks.Git, Logger: log}
+	if creds != nil {
+		chartOpts.Credentials = creds.lookup
+	}
+	charts, err := helmrepo.New(chartOpts)
+	if err != nil {
+		return nil, fmt.Errorf("chart cache %s: %w", chartOpts.Dir, err)
+	}
 	cfg = rest.CopyConfig(cfg)
 	if hooks.WrapTransport != nil {
 		cfg.Wrap(hooks.WrapTransport)
@@ -117,12 +128,12 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 	if err != nil {
 		return nil, err
 	}
-	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, SystemNamespace: o.SystemNamespace, Logger: log, Observer: hooks.Sync, Render: render.CacheOptions{Sandbox: sandbox}})
+	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, SystemNamespace: o.SystemNamespace, Logger: log, Observer: hooks.Sync, Render: render.CacheOptions{Sandbox: sandbox}, Charts: charts})
 	if err != nil {
 		sandbox.Close()
 		return nil, err
 	}
-	a := &agent{reconciler: r, source: src, creds: creds, done: make(chan error, 1)}
+	a := &agent{reconciler: r, source: src, charts: charts, creds: creds, done: make(chan error, 1)}
 	if creds != nil {
 		creds.setOnChange(func(old, cur *source.SecretCredentials) { refreshChanged(r, src, old, cur, log) })
 	}

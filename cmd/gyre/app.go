@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -151,7 +152,7 @@ func runAppList(ctx context.Context, s *appSession, q listQuery) error {
 		if it.OperationPhase == string(app.OperationRunning) {
 			sync += " (syncing)"
 		}
-		t.row(it.Namespace, it.Name, sync, it.HealthStatus, shortSHA(it.Revision), last)
+		t.row(it.Namespace, it.Name, sync, it.HealthStatus, app.ShortRevision(it.Revision), last)
 	}
 	return t.flush()
 }
@@ -215,16 +216,40 @@ func (s *appSession) fullOperation(ctx context.Context, a *app.Application) *app
 	return resp.OperationState
 }
 
+// describeSources says where an Application's manifests come from, one
+// source after another.
+func describeSources(srcs []app.Source) string {
+	out := make([]string, len(srcs))
+	for i, src := range srcs {
+		rev := src.TargetRevision
+		switch {
+		case src.IsChart():
+			if rev == "" {
+				rev = "latest"
+			}
+			name := src.Chart
+			if name == "" {
+				name = path.Base(src.RepoURL)
+			}
+			out[i] = fmt.Sprintf("chart %s from %s at %s", name, src.RepoURL, rev)
+		default:
+			if rev == "" {
+				rev = "HEAD"
+			}
+			out[i] = fmt.Sprintf("%s path %q at %s", src.RepoURL, src.Path, rev)
+		}
+		if src.Ref != "" {
+			out[i] += " (ref " + src.Ref + ")"
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
 // printApplication writes the summary of `gyre app get` and the table of
 // objects, the Application's managed objects; note, when set, says why the
 // table is partial.
 func printApplication(w io.Writer, a *app.Application, objects []app.ResourceStatus, note string, now time.Time) error {
 	st := &a.Status
-	src := a.Spec.Source
-	rev := src.TargetRevision
-	if rev == "" {
-		rev = "HEAD"
-	}
 	policy := "manual"
 	if p := a.Spec.SyncPolicy; p != nil && p.Automated != nil {
 		var opts []string
@@ -245,7 +270,7 @@ func printApplication(w io.Writer, a *app.Application, objects []app.ResourceSta
 	fields := [][2]string{
 		{"Name", a.Namespace + "/" + a.Name},
 		{"Project", a.ProjectName()},
-		{"Source", fmt.Sprintf("%s path %q at %s", src.RepoURL, src.Path, rev)},
+		{"Source", describeSources(a.Spec.SourceList())},
 		{"Destination", "namespace " + orDash(a.Spec.Destination.Namespace)},
 		{"Sync policy", policy},
 		{"Sync status", joinNonEmpty(string(st.Sync.Status), revisionPhrase(st.Sync.Revision))},
@@ -363,7 +388,7 @@ func revisionPhrase(sha string) string {
 	if sha == "" {
 		return ""
 	}
-	return "to " + shortSHA(sha)
+	return "to " + app.ShortRevision(sha)
 }
 
 func joinNonEmpty(parts ...string) string {
@@ -399,7 +424,7 @@ func newAppHistoryCommand(o *appOptions) *cobra.Command {
 			}
 			t := newTable(s.out, "ID", "REVISION", "DEPLOYED-AT", "INITIATED-BY")
 			for _, e := range h {
-				t.row(fmt.Sprint(e.ID), shortSHA(e.Revision), e.DeployedAt.Local().Format(time.RFC3339), initiator(e.InitiatedBy))
+				t.row(fmt.Sprint(e.ID), app.ShortRevision(e.Revision), e.DeployedAt.Local().Format(time.RFC3339), initiator(e.InitiatedBy))
 			}
 			return t.flush()
 		},

@@ -47,7 +47,7 @@ in, else its destination namespace.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.Revision, "revision", "", "commit, branch or tag to sync (default: the Application's targetRevision)")
+	fl.StringVar(&f.Revision, "revision", "", "commit, branch or tag to sync, or for a chart source a chart version or constraint (default: the Application's targetRevision)")
 	fl.BoolVar(&f.Prune, "prune", false, "delete objects git no longer declares")
 	fl.BoolVar(&f.DryRun, "dry-run", false, "show what the sync would do without changing the cluster")
 	fl.StringArrayVar(&f.Resources, "resource", nil, "sync only this object, KIND/NAME or GROUP/KIND/NAME (repeatable)")

@@ -87,14 +87,6 @@ func (t *table) row(cells ...string) {
 // flush writes the table out.
 func (t *table) flush() error { return t.tw.Flush() }
 
-// shortSHA returns the first 7 characters of a commit SHA.
-func shortSHA(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
-
 // age says how long ago t was, kubectl-style ("45s", "3m", "5h", "2d"); "-"
 // for the zero time.
 func age(now, t time.Time) string {

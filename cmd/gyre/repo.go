@@ -24,9 +24,10 @@ func newRepoCommand(o *cliOptions) *cobra.Command {
 		Long: `The repo commands manage repository credentials through gyre's HTTP API,
 which keeps them as Secrets labelled gyre.dev/secret-type in gyre's own
 namespace. They need an admin token that is not limited to projects.
-Changes apply to the next git request, without a restart, and the
-Applications of a repository whose credentials changed are compared again
-at once. Secret values are never shown.`,
+They serve git repositories, Helm chart repositories and OCI registries
+(--type). Changes apply to the next request to the repository, without a
+restart, and the Applications of a repository whose credentials changed are
+compared again at once. Secret values are never shown.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newRepoAddCommand(ao), newRepoListCommand(ao), newRepoRmCommand(ao))
@@ -55,11 +56,16 @@ func newRepoAddCommand(o *appOptions) *cobra.Command {
 kind and type. For https give --username and the password or token on
 standard input with --password-stdin; for ssh give --ssh-key and
 --known-hosts (or --insecure-ignore-host-key). --ca-file trusts another
-certificate authority for https.
+certificate authority for https. --type says what URL is: a git repository
+(the default), a Helm chart repository (helm: the URL that serves
+index.yaml) or an OCI registry (oci, the default for an oci:// URL: the
+registry and path an Application's repoURL names).
 
   echo "$TOKEN" | gyre repo add https://github.com/org/app --username bot --password-stdin
   gyre repo add git@github.com:org/app.git --ssh-key ~/.ssh/deploy --known-hosts known_hosts
-  echo "$TOKEN" | gyre repo add https://github.com/org --creds --username bot --password-stdin`,
+  echo "$TOKEN" | gyre repo add https://github.com/org --creds --username bot --password-stdin
+  echo "$PASSWORD" | gyre repo add https://charts.example.com --type helm --username bot --password-stdin
+  echo "$TOKEN" | gyre repo add oci://registry.example.com/charts --type oci --username bot --password-stdin --ca-file ca.pem`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req, err := f.request(args[0], cmd.InOrStdin())
@@ -96,7 +102,7 @@ certificate authority for https.
 	fl.BoolVar(&f.InsecureIgnoreHostKey, "insecure-ignore-host-key", false, "accept any ssh host key (instead of --known-hosts)")
 	fl.StringVar(&f.CAFile, "ca-file", "", "PEM bundle of certificate authorities to trust for https")
 	fl.BoolVar(&f.InsecureSkipVerify, "insecure-skip-verify", false, "skip TLS certificate verification")
-	fl.StringVar(&f.Type, "type", string(source.RepoTypeGit), "repository type: git, helm or oci")
+	fl.StringVar(&f.Type, "type", "", "repository type: git, helm or oci (default: oci for an oci:// URL, else git)")
 	fl.BoolVar(&f.Creds, "creds", false, "store repo-creds: for every repository whose URL starts with URL")
 	cmd.MarkFlagsMutuallyExclusive("password-stdin", "ssh-key")
 	cmd.MarkFlagsMutuallyExclusive("known-hosts", "insecure-ignore-host-key")
@@ -161,8 +167,10 @@ func newRepoListCommand(o *appOptions) *cobra.Command {
 		Short: "List repository credentials, how they authenticate and whether their repositories answer",
 		Long: `list shows each credentials Secret in gyre's namespace (gyre's and Argo CD's
 labels): the URL, kind, type, how it authenticates, whether the repositories
-that use it answered their last ref listing or fetch, and when one was last
-fetched. A repository no Application has used yet shows "-".`,
+that use it answered their last request (a git ref listing or fetch, a Helm
+index fetch or chart download, a registry tag listing or pull), and when one
+was last fetched (a git fetch, a chart download or pull). A repository no
+Application has used yet shows "-".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := o.session(cmd)

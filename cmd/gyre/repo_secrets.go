@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gyre-cd/gyre/helmrepo"
 	"github.com/gyre-cd/gyre/source"
 	gyresync "github.com/gyre-cd/gyre/sync"
 	"github.com/gyre-cd/gyre/web"
@@ -122,6 +123,16 @@ func (c *repoCredentials) Credentials(repoURL string) (source.Credentials, error
 	return c.current.Load().Credentials(repoURL)
 }
 
+// lookup returns the credentials of a Secret of type typ for repoURL, or
+// none: what the chart cache asks for Helm repositories and OCI registries.
+func (c *repoCredentials) lookup(typ source.RepoType, repoURL string) (source.Credentials, error) {
+	cs, ok, err := c.current.Load().Lookup(typ, repoURL)
+	if err != nil || !ok {
+		return source.Credentials{}, err
+	}
+	return cs.Credentials, nil
+}
+
 // setOnChange sets what hears of each change; it replaces any before.
 func (c *repoCredentials) setOnChange(fn func(old, cur *source.SecretCredentials)) {
 	c.mu.Lock()
@@ -216,25 +227,34 @@ func (c *repoCredentials) waitFor(ctx context.Context, timeout time.Duration, do
 func refreshChanged(r *gyresync.Reconciler, src *source.Cache, old, cur *source.SecretCredentials, log *slog.Logger) {
 	seen := map[string]bool{}
 	var moved []string
-	check := func(repoURL string) {
+	check := func(typ source.RepoType, repoURL string) {
 		key, err := source.NormalizeURL(repoURL)
-		if err != nil || seen[key] {
+		if err != nil || seen[string(typ)+" "+key] {
 			return
 		}
-		seen[key] = true
-		before, _ := old.Credentials(key)
-		after, _ := cur.Credentials(key)
-		if before.Equal(after) {
+		seen[string(typ)+" "+key] = true
+		before, _, _ := old.Lookup(typ, key)
+		after, _, _ := cur.Lookup(typ, key)
+		if before.Credentials.Equal(after.Credentials) {
 			return
 		}
 		moved = append(moved, key)
-		r.RefreshRepository(key, "")
+		r.RefreshRepository(repoURL, "")
 	}
 	for _, st := range src.Statuses() {
-		check(st.URL)
+		check(source.RepoTypeGit, st.URL)
 	}
 	for _, a := range r.Applications() {
-		check(a.Spec.Source.RepoURL)
+		for _, s := range a.Spec.SourceList() {
+			switch {
+			case helmrepo.IsOCI(s.RepoURL):
+				check(source.RepoTypeOCI, s.RepoURL)
+			case s.IsChart():
+				check(source.RepoTypeHelm, s.RepoURL)
+			default:
+				check(source.RepoTypeGit, s.RepoURL)
+			}
+		}
 	}
 	if len(moved) > 0 {
 		log.Info("repository credentials changed", "repos", moved)
@@ -243,10 +263,12 @@ func refreshChanged(r *gyresync.Reconciler, src *source.Cache, old, cur *source.
 
 // repoStore serves the /api/v1/repositories routes: it reads the
 // credentials Secrets from the informers, writes them through the API
-// server, and joins what the git cache last heard from each repository.
+// server, and joins what the git cache (for Secrets of type git) and the
+// chart cache (helm and oci) last heard from each repository.
 type repoStore struct {
-	creds *repoCredentials
-	src   *source.Cache
+	creds  *repoCredentials
+	src    *source.Cache
+	charts *helmrepo.Cache // nil: no chart repository is shown
 }
 
 var _ web.Repositories = (*repoStore)(nil)
@@ -255,7 +277,7 @@ var _ web.Repositories = (*repoStore)(nil)
 const repoWriteWait = 10 * time.Second
 
 // ListRepositories returns every credentials Secret, what gyre makes of
-// it, and the repositories in the git cache that use it.
+// it, and the repositories in the git and chart caches that use it.
 func (s *repoStore) ListRepositories(context.Context) ([]web.Repository, error) {
 	if !s.creds.synced() {
 		return nil, fmt.Errorf("repository credentials in namespace %s: not read yet (gyre needs get, list and watch on secrets there)", s.creds.namespace)
@@ -282,13 +304,25 @@ func (s *repoStore) ListRepositories(context.Context) ([]web.Repository, error) 
 		index[v.Secret] = len(out)
 		out = append(out, v)
 	}
-	for _, st := range s.src.Statuses() {
-		cs, ok, _ := active.Lookup(source.RepoTypeGit, st.URL)
+	join := func(typ source.RepoType, st source.RepositoryStatus) {
+		cs, ok, _ := active.Lookup(typ, st.URL)
 		if !ok {
-			continue
+			return
 		}
 		if i, ok := index[cs.Namespace+"/"+cs.Name]; ok {
 			out[i].Repositories = append(out[i].Repositories, repositoryState(st))
+		}
+	}
+	for _, st := range s.src.Statuses() {
+		join(source.RepoTypeGit, st)
+	}
+	if s.charts != nil {
+		for _, st := range s.charts.Statuses() {
+			typ := source.RepoTypeHelm
+			if helmrepo.IsOCI(st.URL) {
+				typ = source.RepoTypeOCI
+			}
+			join(typ, st)
 		}
 	}
 	return out, nil

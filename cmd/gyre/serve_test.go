@@ -191,12 +191,19 @@ func TestServeKilledMidSync(t *testing.T) {
 // dest, and returns a function that reads it back from the API server.
 func createAutomatedApp(t testing.TB, apps dynamic.ResourceInterface, name, repoURL, path, dest string) func() *app.Application {
 	t.Helper()
+	return createAutomatedAppFrom(t, apps, name, app.Source{RepoURL: repoURL, TargetRevision: testsupport.Branch, Path: path}, dest)
+}
+
+// createAutomatedAppFrom is createAutomatedApp for any source: a chart,
+// say.
+func createAutomatedAppFrom(t testing.TB, apps dynamic.ResourceInterface, name string, src app.Source, dest string) func() *app.Application {
+	t.Helper()
 	ctx := context.Background()
 	a := &app.Application{
 		TypeMeta:   metav1.TypeMeta{APIVersion: app.SchemeGroupVersion().String(), Kind: app.ApplicationKind},
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: app.Spec{
-			Source:      app.Source{RepoURL: repoURL, TargetRevision: testsupport.Branch, Path: path},
+			Source:      src,
 			Destination: app.Destination{Namespace: dest},
 			SyncPolicy:  &app.SyncPolicy{Automated: &app.AutomatedSync{Prune: true, SelfHeal: true}},
 		},

@@ -4,10 +4,10 @@
 
 import { APIError, appPath, get, request } from './api.js';
 import {
-  actionBadge, checkbox, confirmDialog, fill, h, healthBadge, icon, phaseBadge, revision, shortSHA, syncBadge, timeAgo,
-  toast,
+  actionBadge, checkbox, confirmDialog, fill, h, healthBadge, icon, phaseBadge, revision, revisionDetail, shortSHA,
+  syncBadge, timeAgo, toast,
 } from './dom.js';
-import { repoName } from './list.js';
+import { chartName, isChart, repoName, sourceText } from './list.js';
 import { Panel } from './panel.js';
 import { keyString, renderTree } from './tree.js';
 
@@ -168,20 +168,29 @@ export class AppView {
 
   drawFacts() {
     const a = this.a;
-    const src = (a.spec && a.spec.source) || {};
+    const sources = specSources(a.spec);
     const dst = (a.spec && a.spec.destination) || {};
     const st = a.status || {};
     const op = st.operationState;
     const hist = st.history || [];
     const lastSync = (op && op.finishedAt) || (hist.length ? hist[hist.length - 1].deployedAt : '');
-    const repo = /^https?:\/\//.test(src.repoURL || '')
-      ? h('a', { href: src.repoURL, rel: 'noreferrer', title: src.repoURL, text: repoName(src.repoURL) })
-      : h('span', { title: src.repoURL, text: repoName(src.repoURL) });
+    const type = st.sourceType ? h('span', { class: 'muted', text: ` (${st.sourceType})` }) : null;
+    let where;
+    if (sources.length > 1) {
+      // One line per source, with the revision the last comparison used.
+      const revs = (st.sync && st.sync.revisions) || [];
+      where = ['Sources', h('ol', { class: 'source-list' }, sources.map((src, i) => h('li', {
+        'data-testid': `fact-source-${i}`, 'data-revision': revs[i] || '',
+      }, sourceLine(src), ' ', revisionDetail(revs[i])))), 'fact-sources'];
+    } else if (isChart(sources[0])) {
+      where = ['Chart', [sourceLine(sources[0]), type], 'fact-chart'];
+    } else {
+      where = ['Target', [sourceLine(sources[0]), type], 'fact-target'];
+    }
     const facts = [
       ['Project', (a.spec && a.spec.project) || 'default', 'fact-project'],
-      ['Revision', revision(st.sync && st.sync.revision), 'fact-revision'],
-      ['Target', [repo, src.path ? ` ${src.path}` : '', ` @ ${src.targetRevision || 'HEAD'}`,
-        st.sourceType ? h('span', { class: 'muted', text: ` (${st.sourceType})` }) : null], 'fact-target'],
+      ['Revision', revisionDetail(st.sync && st.sync.revision), 'fact-revision'],
+      where,
       ['Destination', `${dst.namespace || '—'}${dst.server && dst.server !== 'https://kubernetes.default.svc' ? ' on ' + dst.server : ''}`, 'fact-destination'],
       ['Automation', automation(a), 'fact-automation'],
       ['Last sync', timeAgo(lastSync), 'fact-last-sync'],
@@ -314,16 +323,26 @@ export class AppView {
       hist.length === 0 ? h('p', { class: 'muted', text: 'No successful sync yet.' })
         : h('div', { class: 'table-wrap' }, h('table', { class: 'history-table', 'data-testid': 'history' },
           h('thead', {}, h('tr', {}, ['ID', 'Revision', 'Source', 'Deployed', 'By', ''].map((t) => h('th', { scope: 'col', text: t })))),
-          h('tbody', {}, hist.map((e, i) => h('tr', { 'data-testid': `history-row-${e.id}` },
-            h('td', { text: `#${e.id}` }),
-            h('td', {}, revision(e.revision), i === 0 && e.revision === current ? h('span', { class: 'tag', text: 'deployed' }) : null),
-            h('td', { class: 'source', text: `${(e.source && e.source.path) || ''} @ ${(e.source && e.source.targetRevision) || 'HEAD'}` }),
-            h('td', {}, timeAgo(e.deployedAt)),
-            h('td', { text: e.initiatedBy && e.initiatedBy.automated ? 'automated' : (e.initiatedBy && e.initiatedBy.username) || '—' }),
-            h('td', { class: 'row-actions' }, h('button', {
-              type: 'button', class: 'button small', 'data-testid': `rollback-${e.id}`, onclick: () => this.rollback(e),
-              'aria-label': `Roll back to #${e.id} (${shortSHA(e.revision)})`,
-            }, icon('undo'), 'Rollback'))))))));
+          h('tbody', {}, hist.map((e, i) => {
+            const sources = entrySources(e);
+            const revs = entryRevisions(e);
+            const multi = sources.length > 1;
+            return h('tr', { 'data-testid': `history-row-${e.id}`, 'data-revision': e.revision || '' },
+              h('td', { text: `#${e.id}` }),
+              h('td', {},
+                multi ? h('ul', { class: 'stack', 'data-testid': 'history-revisions' },
+                  revs.map((r) => h('li', {}, revisionDetail(r)))) : revisionDetail(e.revision),
+                i === 0 && e.revision === current ? h('span', { class: 'tag', text: 'deployed' }) : null),
+              h('td', { class: 'source' },
+                multi ? h('ul', { class: 'stack' }, sources.map((src) => h('li', { title: sourceText(src), text: entrySourceText(src) })))
+                  : h('span', { title: sourceText(sources[0]), text: entrySourceText(sources[0]) })),
+              h('td', {}, timeAgo(e.deployedAt)),
+              h('td', { text: e.initiatedBy && e.initiatedBy.automated ? 'automated' : (e.initiatedBy && e.initiatedBy.username) || '—' }),
+              h('td', { class: 'row-actions' }, h('button', {
+                type: 'button', class: 'button small', 'data-testid': `rollback-${e.id}`, onclick: () => this.rollback(e),
+                'aria-label': `Roll back to #${e.id} (${shortSHA(e.revision)})`,
+              }, icon('undo'), 'Rollback')));
+          })))));
   }
 
   // ---- the side panel -------------------------------------------------
@@ -376,7 +395,19 @@ export class AppView {
   // ---- actions ----------------------------------------------------------
 
   async sync(resources) {
-    const src = (this.a.spec && this.a.spec.source) || {};
+    const sources = specSources(this.a.spec);
+    const src = sources[0];
+    let what;
+    if (sources.length > 1) {
+      what = [h('p', { text: `Apply the target revisions of its ${sources.length} sources to the cluster now:` }),
+        h('ul', { class: 'source-list' }, sources.map((s) => h('li', { text: sourceText(s) })))];
+    } else if (isChart(src)) {
+      what = h('p', {}, 'Apply chart ', h('code', { text: chartName(src) }), ` ${src.targetRevision || 'latest'} from `,
+        h('code', { text: src.repoURL }), ' to the cluster now.');
+    } else {
+      what = h('p', {}, `Apply ${src.targetRevision || 'HEAD'} of `, h('code', { text: repoName(src.repoURL) }),
+        ' to the cluster now.');
+    }
     const prune = checkbox('prune', 'Prune', 'delete objects that git no longer declares', 'sync-prune');
     const dryRun = checkbox('dry-run', 'Dry run', 'work out what would change, change nothing', 'sync-dry-run');
     const only = resources.length
@@ -385,8 +416,7 @@ export class AppView {
     const ok = await confirmDialog({
       title: `Sync ${this.name}`,
       testid: 'sync-dialog',
-      body: [h('p', {}, `Apply ${src.targetRevision || 'HEAD'} of `, h('code', { text: repoName(src.repoURL) }),
-        ' to the cluster now.'), only, prune, dryRun],
+      body: [what, only, prune, dryRun],
       confirmLabel: 'Sync',
       confirmTestid: 'confirm-sync',
     });
@@ -404,7 +434,7 @@ export class AppView {
       title: `Roll back ${this.name} to #${entry.id}?`,
       testid: 'rollback-dialog',
       body: [
-        h('p', {}, 'This syncs revision ', revision(entry.revision), ' with the source options recorded then.'),
+        restoreText(entry),
         h('p', { class: 'warn-text' }, icon('pause'),
           ' Automated sync is suspended afterwards, so nothing undoes the rollback, until you resume it.'),
         prune],
@@ -443,6 +473,72 @@ export class AppView {
       toast(`${suffix.slice(1)} failed: ${err.message}`, 'error');
     }
   }
+}
+
+// specSources returns an Application's sources: spec.sources when set,
+// else spec.source alone, as app.Spec.SourceList does.
+function specSources(spec) {
+  if (spec && spec.sources && spec.sources.length) return spec.sources;
+  return [(spec && spec.source) || {}];
+}
+
+// entrySources returns the sources a history entry recorded.
+function entrySources(e) {
+  return e.sources && e.sources.length ? e.sources : [e.source || {}];
+}
+
+// entryRevisions returns the revision of each of entrySources(e).
+function entryRevisions(e) {
+  return e.revisions && e.revisions.length ? e.revisions : [e.revision];
+}
+
+// repoLink shows a repository address, a link when it is a web address;
+// text is what it says (the address itself by default).
+function repoLink(url, text = url) {
+  return /^https?:\/\//.test(url || '')
+    ? h('a', { href: url, rel: 'noreferrer', title: url, text })
+    : h('span', { title: url, text });
+}
+
+// sourceLine shows one source in the facts: "demo 1.* from
+// https://charts.example.com" for a chart, "org/repo path @ main" for git,
+// with its ref name when it has one.
+function sourceLine(src) {
+  const ref = src.ref ? h('span', { class: 'tag', title: `The other sources read this one's files as $${src.ref}`, text: `ref ${src.ref}` }) : null;
+  if (isChart(src)) {
+    return h('span', { class: 'source-line', 'data-chart': chartName(src) },
+      h('strong', { text: chartName(src) }), ` ${src.targetRevision || 'latest'} from `, repoLink(src.repoURL), ref);
+  }
+  return h('span', { class: 'source-line' },
+    repoLink(src.repoURL, repoName(src.repoURL)), src.path ? ` ${src.path}` : '', ` @ ${src.targetRevision || 'HEAD'}`, ref);
+}
+
+// entrySourceText says in a few words what a history entry's source was:
+// "demo @ 1.*" for a chart, "guestbook @ main" for a path in git, the
+// repository for a ref source without a path.
+function entrySourceText(src) {
+  const name = isChart(src) ? chartName(src) : src.path || repoName(src.repoURL);
+  return `${name} @ ${src.targetRevision || (isChart(src) ? 'latest' : 'HEAD')}${src.ref ? ` (ref ${src.ref})` : ''}`;
+}
+
+// restoreText says what a rollback to entry e restores.
+function restoreText(e) {
+  const sources = entrySources(e);
+  const revs = entryRevisions(e);
+  if (sources.length > 1) {
+    return h('div', { 'data-testid': 'rollback-what' },
+      h('p', { text: `This syncs the ${sources.length} sources as they were then, with the source options recorded then:` }),
+      h('ul', { class: 'source-list' }, sources.map((src, i) => h('li', {}, sourceText(src), ' at ', revisionDetail(revs[i])))));
+  }
+  const src = sources[0];
+  if (isChart(src)) {
+    return h('p', { 'data-testid': 'rollback-what' }, 'This syncs chart ', h('strong', { text: chartName(src) }),
+      ' version ', revisionDetail(e.revision), ' from ', h('code', { text: src.repoURL || '' }),
+      ' with the source options recorded then.');
+  }
+  return h('p', { 'data-testid': 'rollback-what' }, 'This syncs revision ', revision(e.revision),
+    src.repoURL ? [' of ', h('code', { text: `${repoName(src.repoURL)}${src.path ? ' ' + src.path : ''}` })] : null,
+    ' with the source options recorded then.');
 }
 
 // automation says how the application syncs.

@@ -173,15 +173,45 @@ export function kindClass(kind) {
 
 // ---- times and revisions ----------------------------------------------
 
-// shortSHA returns the first 7 characters of a commit SHA.
+// shortSHA abbreviates a revision for people, as gyre's CLI does
+// (app.ShortRevision): a commit SHA to 7 characters, a chart's
+// "<version>@sha256:<hex>" to its version and 7 characters of the digest,
+// and each of several sources' revisions ("a,b") alike.
 export function shortSHA(rev) {
-  return /^[0-9a-f]{40,64}$/.test(rev || '') ? rev.slice(0, 7) : (rev || '');
+  if (!rev) return '';
+  return String(rev).split(',').map((p) => {
+    const at = p.indexOf('@');
+    if (at >= 0) {
+      const digest = p.slice(at + 1).replace(/^sha256:/, '');
+      return p.slice(0, at + 1) + digest.slice(0, 7);
+    }
+    return p.length > 7 ? p.slice(0, 7) : p;
+  }).join(',');
 }
 
-// revision shows a short SHA with the full one in its tooltip.
+// chartVersion returns the version of a chart's revision
+// ("1.2.0@sha256:…" → "1.2.0"), or '' for a commit or several sources'
+// revisions.
+export function chartVersion(rev) {
+  if (!rev || rev.includes(',')) return '';
+  const at = rev.indexOf('@');
+  return at > 0 ? rev.slice(0, at) : '';
+}
+
+// revision shows a short revision with the full one in its tooltip.
 export function revision(rev) {
   if (!rev) return h('span', { class: 'muted', text: '—' });
   return h('code', { class: 'revision', title: rev, 'data-revision': rev, text: shortSHA(rev) });
+}
+
+// revisionDetail shows a revision with a chart's version set apart: the
+// version in bold, then the short digest; a commit as revision does.
+export function revisionDetail(rev) {
+  const version = chartVersion(rev);
+  if (!version) return revision(rev);
+  return h('span', { class: 'chart-revision', 'data-revision': rev },
+    h('strong', { class: 'chart-version', 'data-testid': 'chart-version', text: version }), ' ',
+    h('code', { class: 'revision', title: rev, text: shortSHA(rev).slice(version.length) }));
 }
 
 // relativeTime says how long ago (or in how long) iso is, e.g. "3m ago".

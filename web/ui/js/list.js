@@ -27,7 +27,7 @@ export class ListView {
   mount(root) {
     document.title = 'Applications · gyre';
     this.search = h('input', {
-      id: 'filter-search', type: 'search', value: this.filter.search, placeholder: 'Name, namespace, repository or path',
+      id: 'filter-search', type: 'search', value: this.filter.search, placeholder: 'Name, namespace, repository, path or chart',
       'data-testid': 'filter-search', autocomplete: 'off',
       oninput: () => {
         clearTimeout(this.searchTimer);
@@ -168,7 +168,8 @@ export class ListView {
     if (f.health && a.healthStatus !== f.health) return false;
     if (f.search) {
       const q = f.search.toLowerCase();
-      return [a.name, a.namespace, a.repoURL, a.path, a.targetRevision].some((v) => (v || '').toLowerCase().includes(q));
+      return [a.name, a.namespace, ...summarySources(a).flatMap((src) => [src.repoURL, src.path, src.chart, src.targetRevision])]
+        .some((v) => (v || '').toLowerCase().includes(q));
     }
     return true;
   }
@@ -190,10 +191,59 @@ function row(a) {
   h('td', {}, syncBadge(a.syncStatus), running ? [' ', phaseBadge(a.operationPhase)] : null),
   h('td', {}, revision(a.revision)),
   h('td', {}, timeAgo(a.lastSyncedAt)),
-  h('td', { class: 'source' },
-    h('span', { class: 'repo', title: a.repoURL, text: repoName(a.repoURL) }),
-    a.path ? h('span', { class: 'muted', text: ` ${a.path}` }) : null,
-    a.targetRevision ? h('span', { class: 'muted', text: ` @ ${a.targetRevision}` }) : null));
+  sourceCell(a));
+}
+
+// sourceCell shows where an application's manifests come from: the
+// repository and path, the chart for a chart, or how many sources there
+// are (each listed in the tooltip) for several.
+function sourceCell(a) {
+  const sources = summarySources(a);
+  if (sources.length > 1) {
+    const list = sources.map(sourceText).join('\n');
+    return h('td', { class: 'source', 'data-testid': 'app-source', 'data-sources': sources.length },
+      h('span', { class: 'repo', title: list, text: `${sources.length} sources` }),
+      h('span', { class: 'visually-hidden', text: `: ${sources.map(sourceText).join('; ')}` }));
+  }
+  const src = sources[0];
+  if (isChart(src)) {
+    return h('td', { class: 'source', 'data-testid': 'app-source', 'data-chart': chartName(src) },
+      h('span', { class: 'repo', title: sourceText(src), text: chartName(src) }),
+      h('span', { class: 'muted', text: ` ${src.targetRevision || 'latest'}` }));
+  }
+  return h('td', { class: 'source', 'data-testid': 'app-source' },
+    h('span', { class: 'repo', title: src.repoURL, text: repoName(src.repoURL) }),
+    src.path ? h('span', { class: 'muted', text: ` ${src.path}` }) : null,
+    src.targetRevision ? h('span', { class: 'muted', text: ` @ ${src.targetRevision}` }) : null);
+}
+
+// summarySources returns the sources of an AppSummary; a server that does
+// not list them gives the first one's fields only.
+function summarySources(a) {
+  if (a.sources && a.sources.length) return a.sources;
+  return [{ repoURL: a.repoURL, path: a.path, chart: a.chart, targetRevision: a.targetRevision }];
+}
+
+// isChart reports whether a source is a chart in a Helm repository or OCI
+// registry rather than a path in git, as app.Source.IsChart does.
+export function isChart(src) {
+  return Boolean(src && (src.chart || /^oci:\/\//i.test(src.repoURL || '')));
+}
+
+// chartName returns a chart source's chart: Chart, or the last element of
+// an oci:// URL that names the chart itself.
+export function chartName(src) {
+  if (src.chart) return src.chart;
+  const parts = (src.repoURL || '').split('/').filter(Boolean);
+  return parts[parts.length - 1] || '';
+}
+
+// sourceText describes a source in one line: "demo 1.* from
+// https://charts.example.com", or "org/repo guestbook @ main (ref values)".
+export function sourceText(src) {
+  const ref = src.ref ? ` (ref ${src.ref})` : '';
+  if (isChart(src)) return `${chartName(src)} ${src.targetRevision || 'latest'} from ${src.repoURL}${ref}`;
+  return `${repoName(src.repoURL)}${src.path ? ' ' + src.path : ''} @ ${src.targetRevision || 'HEAD'}${ref}`;
 }
 
 // repoName shortens a repository URL to its last two path parts.
