@@ -1,14 +1,13 @@
 package source_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gyre-cd/gyre/internal/testsupport"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -36,24 +35,6 @@ func (s *swappableCredentials) Credentials(repoURL string) (source.Credentials, 
 	return s.current.Load().Credentials(repoURL)
 }
 
-// lockedBuffer is a log destination safe for the Cache's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestHTTPCredentialsApplyLive drives one Cache, never rebuilt and with its
 // clock standing still, against a git server that wants basic auth, while
 // the credentials Secrets change under it: each change applies to the very
@@ -67,7 +48,7 @@ func TestHTTPCredentialsApplyLive(t *testing.T) {
 	url := srv.URL + "/private.git"
 	const wrongPassword = "wr0ng-Passw0rd-value"
 
-	var logs lockedBuffer
+	var logs testsupport.LockedBuffer
 	creds := &swappableCredentials{}
 	creds.set(t)
 	c, _, _ := newCache(t, source.Options{

@@ -22,6 +22,13 @@ func (p *pollRecorder) record(url string) {
 	p.changed = append(p.changed, url)
 }
 
+// reset forgets what was recorded.
+func (p *pollRecorder) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.changed = nil
+}
+
 func (p *pollRecorder) get() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()

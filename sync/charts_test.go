@@ -78,24 +78,6 @@ func (c *chartCredentials) lookup(typ source.RepoType, repoURL string) (source.C
 	return creds, nil
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu  gosync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // demoChart returns the files of the chart "demo": a ConfigMap demo-config
 // showing where its values came from (values.yaml, values-prod.yaml, the
 // Application) and which template rendered it, and a Deployment demo

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/gyre-cd/gyre/internal/testsupport"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -44,7 +45,7 @@ var (
 	chartCreds = &chartCredentials{}
 	// chartLog holds everything the chart cache logged, for tests that
 	// look for leaked secrets.
-	chartLog = &lockedBuffer{}
+	chartLog = &testsupport.LockedBuffer{}
 )
 
 func TestMain(m *testing.M) {

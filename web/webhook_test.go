@@ -1,11 +1,11 @@
 package web
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/internal/testsupport"
 	"io"
 	"log/slog"
 	"net/http"
@@ -277,26 +277,8 @@ func TestTouchesPath(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log destination safe for the webhook worker.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestWebhookRefused(t *testing.T) {
-	var logs lockedBuffer
+	var logs testsupport.LockedBuffer
 	b := newFakeBackend(testApp("gyre", "a", "https://github.com/org/repo.git", "apps/a"))
 	ts := newTestServer(t, b, Options{
 		WebhookSecrets: webhookSecrets(),

@@ -75,14 +75,7 @@ func TestChartRepoCredentialsLive(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	state := t.TempDir()
-	p := startServe(t, c.KubeconfigPath(), state)
-	p.waitServing()
-	token, err := os.ReadFile(filepath.Join(state, "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gyre := &cli{t: t, server: p.url, token: strings.TrimSpace(string(token)), config: filepath.Join(t.TempDir(), "config.yaml")}
+	p, gyre := serveWithCLI(t, c)
 	apps := c.Dynamic.Resource(app.GroupVersionResource()).Namespace(systemNamespace)
 	waitCRD(t, apps)
 	secrets := c.Client.CoreV1().Secrets(systemNamespace)

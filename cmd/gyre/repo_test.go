@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gyre-cd/gyre/localcluster/clustertest"
 	"io"
 	"net"
 	"net/http"
@@ -81,6 +82,21 @@ type cli struct {
 	printed       []string // everything every command printed
 }
 
+// serveWithCLI starts `gyre serve` against c with its state in a new
+// directory, waits for it to serve and returns it with a CLI that uses its
+// admin token.
+func serveWithCLI(t *testing.T, c *clustertest.Cluster) (*serveProcess, *cli) {
+	t.Helper()
+	state := t.TempDir()
+	p := startServe(t, c.KubeconfigPath(), state)
+	p.waitServing()
+	token, err := os.ReadFile(filepath.Join(state, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, &cli{t: t, server: p.url, token: strings.TrimSpace(string(token)), config: filepath.Join(t.TempDir(), "config.yaml")}
+}
+
 func (c *cli) run(stdin string, args ...string) string {
 	c.t.Helper()
 	out, err := c.try(stdin, args...)
@@ -143,14 +159,7 @@ func TestRepoCredentialsLive(t *testing.T) {
 	srv := basicAuthGit(t, gitRoot)
 	repoURL := srv.URL + "/private.git"
 
-	state := t.TempDir()
-	p := startServe(t, c.KubeconfigPath(), state)
-	p.waitServing()
-	token, err := os.ReadFile(filepath.Join(state, "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gyre := &cli{t: t, server: p.url, token: strings.TrimSpace(string(token)), config: filepath.Join(t.TempDir(), "config.yaml")}
+	p, gyre := serveWithCLI(t, c)
 	apps := c.Dynamic.Resource(app.GroupVersionResource()).Namespace(systemNamespace)
 	waitCRD(t, apps)
 	secrets := c.Client.CoreV1().Secrets(systemNamespace)
