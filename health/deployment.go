@@ -11,25 +11,26 @@ import (
 
 // deploymentHealth follows `kubectl rollout status`: the rollout must be
 // observed, every replica updated, the old ones gone and the new ones
-// available. A paused Deployment is Suspended; one past its progress
-// deadline, or unable to create pods, is Degraded.
+// available. A paused Deployment is Suspended, whatever its controller has
+// observed, since no rollout proceeds until it is resumed; one past its
+// progress deadline, or unable to create pods, is Degraded.
 func deploymentHealth(obj *unstructured.Unstructured) (app.HealthState, bool) {
 	d, err := fromUnstructured[appsv1.Deployment](obj)
 	if err != nil {
 		return unreadable(err)
 	}
-	if d.Generation > d.Status.ObservedGeneration {
-		return notObserved(d.Generation, d.Status.ObservedGeneration), true
-	}
 	if d.Spec.Paused {
 		return suspended("deployment is paused"), true
 	}
+	if d.Generation > d.Status.ObservedGeneration {
+		return notObserved(d.Generation, d.Status.ObservedGeneration), true
+	}
 	for _, c := range d.Status.Conditions {
 		switch {
-		case c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded":
-			return degraded("progress deadline exceeded: " + c.Message), true
+		case c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded":
+			return degraded(join("progress deadline exceeded", c.Message)), true
 		case c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue:
-			return degraded(c.Message), true
+			return degraded(join("cannot create pods", firstNonEmpty(c.Message, c.Reason))), true
 		}
 	}
 	want := replicas(d.Spec.Replicas)
@@ -41,6 +42,9 @@ func deploymentHealth(obj *unstructured.Unstructured) (app.HealthState, bool) {
 		return progressing(fmt.Sprintf("waiting for rollout to finish: %d old replicas are pending termination", s.Replicas-s.UpdatedReplicas)), true
 	case s.AvailableReplicas < s.UpdatedReplicas:
 		return progressing(fmt.Sprintf("waiting for rollout to finish: %d of %d updated replicas are available", s.AvailableReplicas, s.UpdatedReplicas)), true
+	}
+	if want == 0 {
+		return healthy("scaled to zero replicas"), true
 	}
 	return healthy(fmt.Sprintf("%d of %d replicas available", s.AvailableReplicas, want)), true
 }

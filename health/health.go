@@ -14,10 +14,11 @@ import (
 // or Available conditions); such objects are not counted in an
 // Application's health.
 func Check(obj *unstructured.Unstructured) (state app.HealthState, ok bool) {
-	if obj.GetDeletionTimestamp() != nil {
+	gk := obj.GroupVersionKind().GroupKind()
+	if obj.GetDeletionTimestamp() != nil && gk != (schema.GroupKind{Kind: "Namespace"}) {
 		return progressing("pending deletion"), true
 	}
-	return ruleFor(obj.GroupVersionKind().GroupKind())(obj)
+	return ruleFor(gk)(obj)
 }
 
 // rule computes the health of one kind of object.
@@ -59,6 +60,9 @@ func ruleFor(gk schema.GroupKind) rule {
 		return namespaceHealth
 	case app.GroupVersionKind().GroupKind():
 		return applicationHealth
+	}
+	if r := thirdPartyRule(gk); r != nil {
+		return r
 	}
 	return genericHealth
 }

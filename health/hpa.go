@@ -8,11 +8,20 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// hpaHealth reads the autoscaler's conditions (autoscaling/v2): AbleToScale
-// or ScalingActive False for a failure (FailedGetScale, FailedGetResourceMetric,
-// InvalidSelector…) is Degraded; ScalingActive False because the target is
-// scaled to zero (ScalingDisabled) is Suspended; AbleToScale True is
-// Healthy; no conditions yet is Progressing.
+// hpaHealth reads the autoscaler's conditions (autoscaling/v2, or the
+// annotation autoscaling/v1 keeps them in). AbleToScale or ScalingActive
+// False is Degraded (the target's scale cannot be read or updated, the
+// selector is invalid or ambiguous, a metric cannot be read), except:
+//
+//   - ScalingActive False because the target is scaled to zero
+//     (ScalingDisabled): Suspended;
+//   - a metric that cannot be read because there is no sample yet (new pods
+//     not ready, a metrics pipeline that has not scraped them): Progressing,
+//     since the controller reports this for the first minute of every new
+//     workload. Metrics that cannot be read for any other reason (no
+//     metrics API, a container without a resource request) stay Degraded.
+//
+// AbleToScale True is then Healthy, and no conditions yet is Progressing.
 func hpaHealth(obj *unstructured.Unstructured) (app.HealthState, bool) {
 	if observed, isStale := stale(obj); isStale {
 		return notObserved(generation(obj), observed), true
@@ -23,13 +32,13 @@ func hpaHealth(obj *unstructured.Unstructured) (app.HealthState, bool) {
 	}
 	for _, t := range []string{"AbleToScale", "ScalingActive"} {
 		c := findCondition(conds, t)
-		if c == nil || c.Status != "False" {
-			continue
-		}
-		if c.Reason == "ScalingDisabled" {
+		switch {
+		case c == nil || c.Status != "False":
+		case c.Reason == "ScalingDisabled":
 			return suspended(c.text()), true
-		}
-		if strings.HasPrefix(c.Reason, "Failed") || strings.HasPrefix(c.Reason, "Invalid") {
+		case metricNotYetAvailable(c):
+			return progressing(join("waiting for metrics", c.text())), true
+		default:
 			return degraded(c.text()), true
 		}
 	}
@@ -37,6 +46,27 @@ func hpaHealth(obj *unstructured.Unstructured) (app.HealthState, bool) {
 		return healthy(c.Message), true
 	}
 	return progressing("waiting for the autoscaler to report"), true
+}
+
+// metricNotYetAvailable reports whether c says a metric could not be read
+// only because no sample exists yet, in the words of the autoscaler's
+// replica calculator and metrics client. An unknown wording counts as a
+// failure, so that a change upstream errs towards Degraded.
+func metricNotYetAvailable(c *condition) bool {
+	if !strings.HasPrefix(c.Reason, "FailedGet") || !strings.HasSuffix(c.Reason, "Metric") {
+		return false
+	}
+	for _, s := range []string{
+		"did not receive metrics for targeted pods",
+		"no metrics returned from",
+		"no metrics returned matched known pods",
+		"no pods returned by selector",
+	} {
+		if strings.Contains(c.Message, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // v1Conditions reads the conditions an autoscaling/v1 HorizontalPodAutoscaler

@@ -7,8 +7,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// pdbHealth, as Argo CD judges a PodDisruptionBudget: Degraded while fewer
-// pods are healthy than the budget requires, Healthy otherwise.
+// pdbHealth judges a PodDisruptionBudget by what the disruption
+// controller computed: Degraded when it could not compute the budget
+// (DisruptionAllowed False, reason SyncFailed: a selector matching pods
+// whose controller has no scale, say); Progressing while fewer pods are
+// healthy than the budget requires, since that is the protected workload
+// still starting or rolling out, and the workload has health of its own;
+// Healthy otherwise, with how many disruptions are allowed.
 func pdbHealth(obj *unstructured.Unstructured) (app.HealthState, bool) {
 	observed, hasStatus := observedGeneration(obj)
 	if !hasStatus {
@@ -17,10 +22,17 @@ func pdbHealth(obj *unstructured.Unstructured) (app.HealthState, bool) {
 	if observed < generation(obj) {
 		return notObserved(generation(obj), observed), true
 	}
+	if c := findCondition(conditions(obj), "DisruptionAllowed"); c != nil && c.Status == "False" && c.Reason == "SyncFailed" {
+		return degraded(join("cannot compute the budget", c.Message)), true
+	}
 	current, _ := intField(obj.Object, "status", "currentHealthy")
 	desired, _ := intField(obj.Object, "status", "desiredHealthy")
+	expected, _ := intField(obj.Object, "status", "expectedPods")
+	if expected == 0 && desired > 0 {
+		return progressing(fmt.Sprintf("budget not met: no pods match the selector, %d required", desired)), true
+	}
 	if current < desired {
-		return degraded(fmt.Sprintf("budget not met: %d healthy pods, %d required", current, desired)), true
+		return progressing(fmt.Sprintf("budget not met: %d healthy pods, %d required", current, desired)), true
 	}
 	allowed, _ := intField(obj.Object, "status", "disruptionsAllowed")
 	return healthy(fmt.Sprintf("%d healthy pods, %d required, %d disruptions allowed", current, desired, allowed)), true

@@ -21,7 +21,7 @@ func replicaSetHealth(obj *unstructured.Unstructured) (app.HealthState, bool) {
 	}
 	for _, c := range rs.Status.Conditions {
 		if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue {
-			return degraded(c.Message), true
+			return degraded(join("cannot create pods", firstNonEmpty(c.Message, c.Reason))), true
 		}
 	}
 	want := replicas(rs.Spec.Replicas)

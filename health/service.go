@@ -1,6 +1,8 @@
 package health
 
 import (
+	"fmt"
+
 	"github.com/gyre-cd/gyre/app"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -20,10 +22,16 @@ func serviceHealth(obj *unstructured.Unstructured) (app.HealthState, bool) {
 }
 
 // ingressHealth: an Ingress is Progressing until its controller publishes
-// an address in status.loadBalancer.ingress.
+// an address in status.loadBalancer.ingress. Without one, no controller
+// has taken the Ingress on (a wrong ingressClassName, say), or the one that
+// did does not publish status; the message names the class to check.
 func ingressHealth(obj *unstructured.Unstructured) (app.HealthState, bool) {
 	if !hasLoadBalancerIngress(obj) {
-		return progressing("waiting for a load balancer address"), true
+		msg := "waiting for a load balancer address"
+		if class, _, _ := unstructured.NestedString(obj.Object, "spec", "ingressClassName"); class != "" {
+			msg += fmt.Sprintf(" from the controller of ingress class %q", class)
+		}
+		return progressing(msg), true
 	}
 	return healthy(""), true
 }
