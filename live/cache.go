@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gyre-cd/gyre/health"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -43,6 +44,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Now is the clock IdleTimeout is measured with. Default time.Now.
 	Now func() time.Time
+	// Health checks the health of the tree's nodes: custom checks first,
+	// the built-in rules after. Nil uses the built-in rules alone.
+	Health *health.Checker
 }
 
 // DefaultOptions returns the defaults New applies to unset fields.

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/gyre-cd/gyre/app"
-	"github.com/gyre-cd/gyre/health"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -30,7 +29,7 @@ type TreeInput struct {
 // other managed objects the caller did not pass (extraneous objects, hooks),
 // without a sync status. Below them come their descendants, found through
 // ownerReferences in the watched namespaces, and Service → EndpointSlice →
-// Pod. Every node with a live object gets health.Check's health, info items
+// Pod. Every node with a live object gets Options.Health's health, info items
 // and images. Nodes are ordered parents first, then by key.
 func (c *Cache) Tree(appNs, appName string, declared []TreeInput) []app.TreeNode {
 	b := &treeBuilder{c: c, byUID: map[types.UID]*treeNode{}, byKey: map[app.ResourceKey]bool{}}
@@ -82,7 +81,7 @@ func (b *treeBuilder) addRoot(in TreeInput) {
 		if b.byUID[in.Live.GetUID()] != nil {
 			return
 		}
-		n = newTreeNode(in.Live.GroupVersionKind(), in.Live)
+		n = b.newTreeNode(in.Live.GroupVersionKind(), in.Live)
 		n.node.Key = in.Key
 		if in.Version != "" {
 			n.node.Version = in.Version
@@ -109,7 +108,7 @@ func (b *treeBuilder) addChildren(parent *treeNode) {
 			}
 			continue
 		}
-		n := newTreeNode(ch.gvk, ch.obj)
+		n := b.newTreeNode(ch.gvk, ch.obj)
 		n.parents = []*treeNode{parent}
 		b.byUID[n.node.UID] = n
 		b.nodes = append(b.nodes, n)
@@ -118,7 +117,7 @@ func (b *treeBuilder) addChildren(parent *treeNode) {
 
 // newTreeNode returns the node of the live object obj of kind gvk, with its
 // health, info and images when obj is a full object.
-func newTreeNode(gvk schema.GroupVersionKind, obj any) *treeNode {
+func (b *treeBuilder) newTreeNode(gvk schema.GroupVersionKind, obj any) *treeNode {
 	m, _ := objectMeta(obj)
 	key := app.ResourceKey{Group: gvk.Group, Kind: gvk.Kind, Namespace: m.GetNamespace(), Name: m.GetName()}
 	n := &treeNode{obj: m, node: app.TreeNode{Key: key, Version: gvk.Version, UID: m.GetUID()}, depth: -1}
@@ -126,7 +125,7 @@ func newTreeNode(gvk schema.GroupVersionKind, obj any) *treeNode {
 		n.node.CreatedAt = &ts
 	}
 	if u, ok := obj.(*unstructured.Unstructured); ok {
-		if h, ok := health.Check(u); ok {
+		if h, ok := b.c.opts.Health.Check(u); ok {
 			n.node.Health = &h
 		}
 		n.node.Info = info(key.GroupKind(), u.Object)

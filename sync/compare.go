@@ -110,8 +110,9 @@ func (r *Reconciler) compare(ctx context.Context, a *app.Application, srcs []app
 	return cmp
 }
 
-// renderOptions maps an Application's source options onto render's.
-func renderOptions(a *app.Application, src app.Source, caps *render.Capabilities) render.Options {
+// RenderOptions maps an Application's source options onto render's, as the
+// agent renders it; caps describes the cluster to Helm (nil: Helm's defaults).
+func RenderOptions(a *app.Application, src app.Source, caps *render.Capabilities) render.Options {
 	opts := render.Options{Type: render.Type(src.DeclaredType()), Capabilities: caps}
 	if d := src.Directory; d != nil {
 		opts.Directory = render.DirectoryOptions{Recurse: d.Recurse, Include: splitGlobs(d.Include), Exclude: splitGlobs(d.Exclude)}
@@ -374,7 +375,7 @@ func (r *Reconciler) diffAndAssess(ctx context.Context, a *app.Application, cmp 
 				cmp.sync = app.SyncUnknown
 			}
 			if live := cmp.live[res.Key]; live != nil {
-				if h, ok := health.Check(live); ok {
+				if h, ok := r.opts.Health.Check(live); ok {
 					rs.Health = &h
 					healths = append(healths, health.Result{Key: res.Key, Health: h})
 				}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gyre-cd/gyre/admit"
 	"github.com/gyre-cd/gyre/app"
-	"github.com/gyre-cd/gyre/health"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -131,7 +130,7 @@ func (r *Reconciler) runDeleteHooks(ctx context.Context, a *app.Application, pol
 			continue
 		}
 		run := runs[i]
-		done, failed, msg := hookOutcome(run)
+		done, failed, msg := r.hookOutcome(run)
 		switch {
 		case failed && p.HasDeletePolicy(HookFailed):
 			r.deleteRun(ctx, run)
@@ -235,8 +234,8 @@ func (r *Reconciler) runsOf(ctx context.Context, a *app.Application, h *unstruct
 // hookOutcome says how a hook's run stands, by its health: done when it is
 // Healthy, Suspended or has no health (a ConfigMap, say), failed when it is
 // Degraded, else still running.
-func hookOutcome(run *unstructured.Unstructured) (done, failed bool, msg string) {
-	h, ok := health.Check(run)
+func (r *Reconciler) hookOutcome(run *unstructured.Unstructured) (done, failed bool, msg string) {
+	h, ok := r.opts.Health.Check(run)
 	if !ok {
 		return true, false, ""
 	}
@@ -277,7 +276,7 @@ func (r *Reconciler) cleanUpDeleteHooks(ctx context.Context, a *app.Application,
 			return fmt.Errorf("delete hook %s: clean up: %w", describe(h), err)
 		}
 		for _, run := range runs {
-			done, failed, _ := hookOutcome(run)
+			done, failed, _ := r.hookOutcome(run)
 			if (done && p.HasDeletePolicy(HookSucceeded)) || (failed && p.HasDeletePolicy(HookFailed)) {
 				if err := r.deleteRun(ctx, run); err != nil {
 					return fmt.Errorf("delete hook %s: clean up: %w", app.KeyOf(run), err)

@@ -81,7 +81,7 @@ func TestMain(m *testing.M) {
 			return nil, err
 		}
 		r, err := New(cfg, src, Options{Logger: slog.New(slog.DiscardHandler), WaveTimeout: 30 * time.Second, Render: render.CacheOptions{Sandbox: sandbox},
-			Observer: observed, ReleaseInterval: 100 * time.Millisecond, NamespaceIdleTimeout: releaseAfter, Charts: charts})
+			Observer: observed, ReleaseInterval: 100 * time.Millisecond, NamespaceIdleTimeout: releaseAfter, Charts: charts, Health: healthChecker})
 		if err != nil {
 			sandbox.Close()
 			return nil, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/health"
 	"github.com/gyre-cd/gyre/helmrepo"
 	"github.com/gyre-cd/gyre/live"
 	"github.com/gyre-cd/gyre/render"
@@ -75,6 +76,11 @@ type Options struct {
 	// change set; the rest are counted in their summaries and served in
 	// full by the API (see fullstatus.go). Default 500.
 	StatusResourceLimit int
+	// Health checks the health of live objects, for the Application's
+	// health, the waits between waves, hooks and the resource tree: custom
+	// checks (SetCustom) first, the built-in rules after. Nil uses the
+	// built-in rules alone.
+	Health *health.Checker
 }
 
 // DefaultOptions returns the defaults described on Options.
@@ -184,7 +190,7 @@ func New(cfg *rest.Config, src *source.Cache, opts Options) (*Reconciler, error)
 		dry: newDryRunMemo(),
 	}
 	r.live, err = live.New(cfg, live.Options{OnChange: func(k types.NamespacedName) { r.queue.Add(k) }, Logger: opts.Logger, Namespaces: opts.Namespaces,
-		IdleTimeout: opts.NamespaceIdleTimeout, Now: opts.Now})
+		IdleTimeout: opts.NamespaceIdleTimeout, Now: opts.Now, Health: opts.Health})
 	if err != nil {
 		return nil, err
 	}
@@ -302,6 +308,19 @@ func (r *Reconciler) Refresh(key types.NamespacedName) {
 		return
 	}
 	r.annotateRefresh(key)
+}
+
+// RefreshAll asks for an immediate comparison of every Application, when
+// something they all depend on changed (the custom health checks). A
+// replica that does not work does nothing: the working one sees the same
+// change.
+func (r *Reconciler) RefreshAll() {
+	if !r.isWorking() {
+		return
+	}
+	for _, a := range r.Applications() {
+		r.queue.Add(a.Key())
+	}
 }
 
 func (r *Reconciler) isWorking() bool {

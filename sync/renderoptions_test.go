@@ -29,14 +29,14 @@ func TestRenderOptionsCarryEverySourceField(t *testing.T) {
 	for name, block := range blocks {
 		var empty app.Source
 		block(&empty)
-		base := renderOptions(a, empty, nil).Hash()
+		base := RenderOptions(a, empty, nil).Hash()
 		fields := block(&app.Source{}).NumField()
 		for i := range fields {
 			var src app.Source
 			v := block(&src)
 			f := v.Field(i)
 			fill(f)
-			if renderOptions(a, src, nil).Hash() == base {
+			if RenderOptions(a, src, nil).Hash() == base {
 				t.Errorf("%s.%s does not reach the render options", name, v.Type().Field(i).Name)
 			}
 		}

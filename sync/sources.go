@@ -126,7 +126,7 @@ func (r *Reconciler) renderSources(ctx context.Context, a *app.Application, rs [
 // helmCharts name; the cache key holds the revision of each.
 func (r *Reconciler) render(ctx context.Context, a *app.Application, rs []resolved, i int) (*render.Result, error) {
 	s := rs[i]
-	opts := renderOptions(a, s.src, r.capabilities())
+	opts := RenderOptions(a, s.src, r.capabilities())
 	dir := s.src.Path
 	if s.chart != nil {
 		dir = s.chart.Name

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gyre-cd/gyre/app"
-	"github.com/gyre-cd/gyre/health"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -53,7 +52,7 @@ func (r *Reconciler) pendingHealth(applied []*unstructured.Unstructured) ([]stri
 			pending = append(pending, k.String()+": waiting for the cluster to report it")
 			continue
 		}
-		h, ok := health.Check(live)
+		h, ok := r.opts.Health.Check(live)
 		if !ok {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gyre-cd/gyre/health"
 	"github.com/gyre-cd/gyre/helmrepo"
 	"github.com/gyre-cd/gyre/render"
 	"github.com/gyre-cd/gyre/source"
@@ -51,6 +52,11 @@ type agentOptions struct {
 	RenderTimeout time.Duration
 	RenderMemory  byteSize
 	RenderWorkers int
+
+	// HealthScripts is a directory of Lua health checks laid out like Argo
+	// CD's resource_customizations; the ConfigMaps gyre-cm and argocd-cm
+	// in SystemNamespace add to it and win over it.
+	HealthScripts string
 }
 
 // agentHooks connect the loop to metrics. Any may be nil.
@@ -98,9 +104,10 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 		srcOpts.Timeout = o.GitTimeout
 	}
 	var creds *repoCredentials
+	var client kubernetes.Interface
 	if o.SystemNamespace != "" {
-		client, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
+		var err error
+		if client, err = kubernetes.NewForConfig(cfg); err != nil {
 			return nil, err
 		}
 		if creds, err = watchRepoCredentials(ctx, client, o.SystemNamespace, log); err != nil {
@@ -128,8 +135,13 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 	if err != nil {
 		return nil, err
 	}
-	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, SystemNamespace: o.SystemNamespace, Logger: log, Observer: hooks.Sync, Render: render.CacheOptions{Sandbox: sandbox}, Charts: charts})
+	checker := &health.Checker{}
+	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, SystemNamespace: o.SystemNamespace, Logger: log, Observer: hooks.Sync, Render: render.CacheOptions{Sandbox: sandbox}, Charts: charts, Health: checker})
 	if err != nil {
+		sandbox.Close()
+		return nil, err
+	}
+	if err := watchHealthScripts(ctx, client, o.SystemNamespace, o.HealthScripts, checker, log, r.RefreshAll); err != nil {
 		sandbox.Close()
 		return nil, err
 	}
@@ -250,6 +262,7 @@ func (o *agentOptions) addFlags(f interface {
 	f.DurationVar(&o.RenderTimeout, "render-timeout", d.Timeout, "how long one render (Helm, kustomize, directory) may take before its worker process is killed")
 	f.Var(&o.RenderMemory, "render-memory", "memory budget of each render worker process, as a Kubernetes quantity (512Mi, 1Gi) or a byte count")
 	f.IntVar(&o.RenderWorkers, "render-workers", d.Workers, "render worker processes: how many renders of different Applications run at once")
+	f.StringVar(&o.HealthScripts, "health-scripts", o.HealthScripts, "a directory of Lua health checks laid out like Argo CD's resource_customizations (<group>/<kind>/health.lua); the ConfigMaps gyre-cm and argocd-cm in gyre's namespace add to it and win over it")
 }
 
 // byteSize is a flag holding a byte count, written as a Kubernetes

@@ -226,7 +226,7 @@ func runCLI(t *testing.T, env map[string]string, args ...string) cliRun {
 	cli.poll = time.Millisecond
 	root := &cobra.Command{Use: "gyre", SilenceUsage: true, SilenceErrors: true}
 	cli.addFlags(root.PersistentFlags())
-	root.AddCommand(newAppCommand(cli), newLoginCommand(cli))
+	root.AddCommand(newAppCommand(cli), newLoginCommand(cli), newRenderCommand(cli))
 	var stdout, stderr bytes.Buffer
 	root.SetOut(&stdout)
 	root.SetErr(&stderr)
