@@ -389,7 +389,10 @@ func TestSandboxNoNetwork(t *testing.T) {
 // TestCacheRendersThroughSandbox checks that a Cache with a Sandbox renders
 // there: the spinner's deadline error comes back, and is not cached.
 func TestCacheRendersThroughSandbox(t *testing.T) {
-	s := newSandbox(t, render.SandboxOptions{Workers: 1, Timeout: 500 * time.Millisecond})
+	// The deadline also covers starting a fresh worker for the good render
+	// after the spinning one was killed: on a busy machine that alone can
+	// take half a second.
+	s := newSandbox(t, render.SandboxOptions{Workers: 1, Timeout: 2 * time.Second})
 	c := render.NewCache(render.CacheOptions{Sandbox: s})
 	fsys := chartFS(spinnerTemplate)
 	for range 2 {
