@@ -14,6 +14,7 @@ import (
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/health"
+	"github.com/gyre-cd/gyre/health/cel"
 	"github.com/gyre-cd/gyre/health/lua"
 	"github.com/gyre-cd/gyre/render"
 )
@@ -45,6 +46,9 @@ type healthCheckOptions struct {
 	// HealthScripts is a directory of Lua health checks, as the agent's
 	// --health-scripts.
 	HealthScripts string
+	// HealthExprs is a YAML file of CEL health checks in Flux's
+	// healthCheckExprs shape, as the agent reads from gyre-cm.
+	HealthExprs string
 }
 
 // healthCheckResult is the health of one object, as `gyre health check -o
@@ -72,8 +76,10 @@ namespace, name, health and the reason for it, as the agent would judge the
 object if it were live. Objects of kinds without health (a ConfigMap, a
 Role) show "-" (hasHealth false in JSON). -f - reads standard input.
 --health-scripts adds Lua health checks from a directory, as the agent's
-flag of the same name does (the agent's ConfigMaps gyre-cm and argocd-cm are
-not read).
+flag of the same name does, and --health-exprs CEL health checks from a
+YAML file holding a list in Flux's healthCheckExprs shape, as the agent reads
+from gyre-cm's key healthCheckExprs; a kind with both is judged by its
+expression. The agent's ConfigMaps gyre-cm and argocd-cm are not read.
 
 check exits 0 whatever the objects' health, and 2 when a file cannot be read
 or does not parse, naming the file and line.`,
@@ -87,7 +93,10 @@ or does not parse, naming the file and line.`,
   gyre health check -f deployment.yaml -f pods.yaml
 
   # With custom Lua checks, laid out like Argo CD's resource_customizations
-  gyre health check -f rollout.yaml --health-scripts ./resource_customizations`,
+  gyre health check -f rollout.yaml --health-scripts ./resource_customizations
+
+  # With CEL checks in Flux's healthCheckExprs shape
+  gyre health check -f database.yaml --health-exprs ./health-exprs.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			format, err := parseOutputFormat(o.Output)
@@ -98,13 +107,19 @@ or does not parse, naming the file and line.`,
 				return withExitCode(exitBadInput, errors.New("health check: no input: give -f FILE, or -f - for standard input"))
 			}
 			var checker health.Checker
+			var scripts *lua.Set
 			if f.HealthScripts != "" {
-				custom, err := loadHealthScripts(f.HealthScripts, cmd.ErrOrStderr())
-				if err != nil {
+				if scripts, err = loadHealthScripts(f.HealthScripts, cmd.ErrOrStderr()); err != nil {
 					return withExitCode(exitBadInput, err)
 				}
-				checker.SetCustom(custom)
 			}
+			var exprs *cel.Set
+			if f.HealthExprs != "" {
+				if exprs, err = loadHealthExprs(f.HealthExprs, cmd.ErrOrStderr()); err != nil {
+					return withExitCode(exitBadInput, err)
+				}
+			}
+			checker.SetCustom(customChecks(exprs, scripts))
 			var results []healthCheckResult
 			for _, file := range f.Files {
 				objs, err := readObjects(file, cmd.InOrStdin())
@@ -120,13 +135,14 @@ or does not parse, naming the file and line.`,
 	}
 	cmd.Flags().StringArrayVarP(&f.Files, "filename", "f", nil, "a file of objects to check, YAML or JSON (- for standard input); repeatable")
 	cmd.Flags().StringVar(&f.HealthScripts, "health-scripts", "", "a directory of Lua health checks laid out like Argo CD's resource_customizations, tried before the built-in rules as the agent's --health-scripts")
+	cmd.Flags().StringVar(&f.HealthExprs, "health-exprs", "", "a YAML file of CEL health checks, a list in Flux's healthCheckExprs shape (apiVersion, kind, current, inProgress, failed), tried before the Lua checks and the built-in rules")
 	return cmd
 }
 
-// loadHealthScripts returns the Lua health checks of dir, nil when it has
-// none. Like the agent, it leaves out a script that does not load, with a
-// warning on stderr; a directory that cannot be read is an error.
-func loadHealthScripts(dir string, stderr io.Writer) (health.Custom, error) {
+// loadHealthScripts returns the Lua health checks of dir. Like the agent,
+// it leaves out a script that does not load, with a warning on stderr; a
+// directory that cannot be read is an error.
+func loadHealthScripts(dir string, stderr io.Writer) (*lua.Set, error) {
 	entries, errs := lua.FromDir(dir)
 	for _, err := range errs {
 		var le *lua.LoadError
@@ -135,9 +151,23 @@ func loadHealthScripts(dir string, stderr io.Writer) (health.Custom, error) {
 		}
 		fmt.Fprintf(stderr, "gyre: health script left out: %v\n", err)
 	}
-	set := lua.NewSet(lua.Options{}, entries)
-	if set.Len() == 0 {
-		return nil, nil
+	return lua.NewSet(lua.Options{}, entries), nil
+}
+
+// loadHealthExprs returns the CEL health checks of file. Like the agent, it
+// leaves out an entry that does not load, with a warning on stderr; a file
+// that cannot be read, or is not a list, is an error.
+func loadHealthExprs(file string, stderr io.Writer) (*cel.Set, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--health-exprs: %w", err)
+	}
+	set, errs := cel.Load(file, data, cel.Options{})
+	for _, err := range errs {
+		if e, ok := errors.AsType[*cel.Error](err); ok && e.Index < 0 {
+			return nil, fmt.Errorf("--health-exprs: %w", err)
+		}
+		fmt.Fprintf(stderr, "gyre: health expression left out: %v\n", err)
 	}
 	return set, nil
 }

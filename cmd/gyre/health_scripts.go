@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	gosync "sync"
 
+	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/health"
+	"github.com/gyre-cd/gyre/health/cel"
 	"github.com/gyre-cd/gyre/health/lua"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -25,7 +28,9 @@ import (
 // The ConfigMaps in gyre's namespace that custom health checks are read
 // from, in Argo CD's keys: gyre's own, and Argo CD's for those who move
 // from it. gyre-cm's entries win over argocd-cm's, and both over the
-// --health-scripts directory's.
+// --health-scripts directory's. gyre-cm may also hold CEL expressions in
+// Flux's shape under the key healthCheckExprs; a kind they cover is judged
+// by them, whatever Lua script names it too.
 const (
 	gyreConfigMap = "gyre-cm"
 	argoConfigMap = "argocd-cm"
@@ -47,11 +52,13 @@ type healthScripts struct {
 
 // watchHealthScripts loads the scripts of dir (none if dir is empty) and
 // of the ConfigMaps gyre-cm and argocd-cm in namespace (none if namespace
-// is empty), sets them on checker, and, until ctx ends, reloads them each
-// time a ConfigMap changes and then calls onReload. Scripts that do not
-// load are logged with their key or path and left out. A directory that
-// cannot be read is an error; ConfigMaps gyre may not read are logged and
-// left out, so that an agent without the RBAC still starts.
+// is empty), with gyre-cm's CEL expressions (key healthCheckExprs), sets
+// them on checker, and, until ctx ends, reloads them each time a ConfigMap
+// changes and then calls onReload. Scripts and expressions that do not
+// load are logged with their key or path (and an expression with its kind)
+// and left out. A directory that cannot be read is an error; ConfigMaps
+// gyre may not read are logged and left out, so that an agent without the
+// RBAC still starts.
 func watchHealthScripts(ctx context.Context, client kubernetes.Interface, namespace, dir string, checker *health.Checker, log *slog.Logger, onReload func()) error {
 	h := &healthScripts{checker: checker, log: log, onReload: onReload, cm: map[string]map[string]string{}}
 	if dir != "" {
@@ -152,7 +159,8 @@ func (h *healthScripts) rebuild() {
 }
 
 // rebuildLocked builds the checks from the directory and the ConfigMaps,
-// later layers winning: directory, argocd-cm, gyre-cm.
+// later layers winning: directory, argocd-cm, gyre-cm; and, before all of
+// them, gyre-cm's CEL expressions.
 func (h *healthScripts) rebuildLocked() {
 	layers := [][]lua.Entry{h.dir}
 	for _, name := range []string{argoConfigMap, gyreConfigMap} {
@@ -167,12 +175,59 @@ func (h *healthScripts) rebuildLocked() {
 		layers = append(layers, entries)
 	}
 	set := lua.NewSet(lua.Options{}, layers...)
-	if set.Len() == 0 {
-		h.checker.SetCustom(nil)
-		return
+	var exprs *cel.Set
+	if src, ok := h.cm[gyreConfigMap][cel.Key]; ok {
+		var errs []error
+		exprs, errs = cel.Load(gyreConfigMap+" "+cel.Key, []byte(src), cel.Options{})
+		for _, err := range errs {
+			if e, ok := errors.AsType[*cel.Error](err); ok && e.Index >= 0 {
+				h.log.Error("health expression left out", "apiVersion", e.APIVersion, "kind", e.Kind, "err", err)
+				continue
+			}
+			h.log.Error("health expressions left out", "err", err)
+		}
 	}
-	h.checker.SetCustom(set)
-	h.log.Info("custom health checks loaded", "scripts", set.Len())
+	custom := customChecks(exprs, set)
+	h.checker.SetCustom(custom)
+	if custom != nil {
+		h.log.Info("custom health checks loaded", "scripts", set.Len(), "exprs", exprs.Len())
+	}
+}
+
+// customChain is sets of custom health checks tried in turn: the first
+// with a check for an object's kind answers.
+type customChain []health.Custom
+
+var _ health.Custom = customChain(nil)
+
+// Check asks each set in turn.
+func (c customChain) Check(obj *unstructured.Unstructured) (app.HealthState, bool) {
+	for _, custom := range c {
+		if st, ok := custom.Check(obj); ok {
+			return st, true
+		}
+	}
+	return app.HealthState{}, false
+}
+
+// customChecks returns the CEL expressions and the Lua scripts as one
+// health.Custom, the expressions first, so that a kind with both is judged
+// by its expressions; nil when neither has a check. Either may be nil.
+func customChecks(exprs *cel.Set, scripts *lua.Set) health.Custom {
+	var chain customChain
+	if exprs.Len() > 0 {
+		chain = append(chain, exprs)
+	}
+	if scripts.Len() > 0 {
+		chain = append(chain, scripts)
+	}
+	switch len(chain) {
+	case 0:
+		return nil
+	case 1:
+		return chain[0]
+	}
+	return chain
 }
 
 // newHealthTestCommand returns `gyre health test`.
