@@ -152,6 +152,19 @@ func TestValidate(t *testing.T) {
 		}, []string{`spec.syncPolicy.retry backoff maxDuration "soon"`}},
 		{"negative history", func(a *Application) { a.Spec.RevisionHistoryLimit = new(int64(-1)) },
 			[]string{"spec.revisionHistoryLimit -1"}},
+		{"depends on another app", func(a *Application) {
+			a.Spec.DependsOn = []AppDependency{{Name: "db"}, {Name: a.Name, Namespace: "other"}}
+		}, nil},
+		{"depends on itself", func(a *Application) { a.Spec.DependsOn = []AppDependency{{Name: "db"}, {Name: a.Name}} },
+			[]string{"spec.dependsOn[1] gyre/web: an Application cannot depend on itself"}},
+		{"depends on itself by namespace", func(a *Application) {
+			a.Spec.DependsOn = []AppDependency{{Name: a.Name, Namespace: a.Namespace}}
+		}, []string{"spec.dependsOn[0] gyre/web: an Application cannot depend on itself"}},
+		{"dependency without a name", func(a *Application) { a.Spec.DependsOn = []AppDependency{{Namespace: "db"}} },
+			[]string{"spec.dependsOn[0].name: name the Application"}},
+		{"dependency twice", func(a *Application) {
+			a.Spec.DependsOn = []AppDependency{{Name: "db"}, {Name: "db", Namespace: a.Namespace}}
+		}, []string{"spec.dependsOn[1] gyre/db: listed twice"}},
 		{"two problems", func(a *Application) {
 			a.Spec.Destination.Server = "x"
 			a.Spec.RevisionHistoryLimit = new(int64(-1))

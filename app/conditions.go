@@ -40,7 +40,57 @@ const (
 	// ConditionAutomationSuspended: automated sync is suspended after a
 	// rollback; see Status.AutomationSuspended.
 	ConditionAutomationSuspended ConditionType = "AutomationSuspended"
+	// ConditionDependencyWaiting: an Application of spec.dependsOn is not
+	// Synced and Healthy at its current spec yet, and syncs wait for it.
+	// The message is written by DependencyWaitingMessage and read back by
+	// Status.WaitingFor.
+	ConditionDependencyWaiting ConditionType = "DependencyWaiting"
+	// ConditionDependencyError: spec.dependsOn names an Application that
+	// does not exist, or the dependencies form a cycle; nothing syncs
+	// until it is resolved.
+	ConditionDependencyError ConditionType = "DependencyError"
 )
+
+// dependencyWaitingPrefix begins the DependencyWaiting message.
+const dependencyWaitingPrefix = "waiting for "
+
+// syncRequestedPrefix begins the DependencyWaiting message while a
+// requested sync waits.
+const syncRequestedPrefix = "sync requested, "
+
+// DependencyWaitingMessage returns the DependencyWaiting message for the
+// dependencies not ready yet, each written "<namespace>/<name> (<state>)":
+// "waiting for gyre/db (OutOfSync), gyre/cache (Progressing)". requested
+// says that a sync was asked for and waits: the message then begins "sync
+// requested, ".
+func DependencyWaitingMessage(waiting []string, requested bool) string {
+	msg := dependencyWaitingPrefix + strings.Join(waiting, ", ")
+	if requested {
+		msg = syncRequestedPrefix + msg
+	}
+	return msg
+}
+
+// WaitingFor returns the dependencies the DependencyWaiting condition
+// names, each "<namespace>/<name> (<state>)"; nil when there is none.
+func (s *Status) WaitingFor() []string {
+	c := s.FindCondition(ConditionDependencyWaiting)
+	if c == nil {
+		return nil
+	}
+	rest, ok := strings.CutPrefix(strings.TrimPrefix(c.Message, syncRequestedPrefix), dependencyWaitingPrefix)
+	if !ok || rest == "" {
+		return nil
+	}
+	return strings.Split(rest, ", ")
+}
+
+// SyncHeld reports whether syncs wait for the Application's dependencies:
+// one is not ready (DependencyWaiting), missing or in a cycle
+// (DependencyError).
+func (s *Status) SyncHeld() bool {
+	return s.FindCondition(ConditionDependencyWaiting) != nil || s.FindCondition(ConditionDependencyError) != nil
+}
 
 // IsError reports whether the condition type is an error rather than a
 // notice.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -47,9 +48,37 @@ func TestConditionTypeIsError(t *testing.T) {
 	for ct, want := range map[ConditionType]bool{
 		ConditionComparisonError: true, ConditionSyncError: true, ConditionInvalidSpecError: true,
 		ConditionSharedResourceWarning: false, ConditionAutomationSuspended: false,
+		ConditionDependencyWaiting: false, ConditionDependencyError: true,
 	} {
 		if ct.IsError() != want {
 			t.Errorf("%s.IsError() = %v", ct, !want)
 		}
+	}
+}
+
+func TestWaitingFor(t *testing.T) {
+	var st Status
+	if st.WaitingFor() != nil || st.SyncHeld() {
+		t.Fatalf("no condition: WaitingFor() = %q, SyncHeld() = %v", st.WaitingFor(), st.SyncHeld())
+	}
+	want := []string{"gyre/db (OutOfSync)", "other/cache (Progressing)"}
+	st.SetCondition(ConditionDependencyWaiting, DependencyWaitingMessage(want, false), time.Unix(1, 0))
+	if got := st.Conditions[0].Message; got != "waiting for gyre/db (OutOfSync), other/cache (Progressing)" {
+		t.Errorf("message = %q", got)
+	}
+	if got := st.WaitingFor(); !slices.Equal(got, want) || !st.SyncHeld() {
+		t.Errorf("WaitingFor() = %q, SyncHeld() = %v; want %q, true", got, st.SyncHeld(), want)
+	}
+	st.SetCondition(ConditionDependencyWaiting, DependencyWaitingMessage(want[:1], true), time.Unix(1, 0))
+	if got := st.Conditions[0].Message; got != "sync requested, waiting for gyre/db (OutOfSync)" {
+		t.Errorf("message with a sync requested = %q", got)
+	}
+	if got := st.WaitingFor(); !slices.Equal(got, want[:1]) {
+		t.Errorf("WaitingFor() with a sync requested = %q, want %q", got, want[:1])
+	}
+	st.RemoveCondition(ConditionDependencyWaiting)
+	st.SetCondition(ConditionDependencyError, "dependency cycle: gyre/a → gyre/b → gyre/a", time.Unix(1, 0))
+	if st.WaitingFor() != nil || !st.SyncHeld() {
+		t.Errorf("cycle: WaitingFor() = %q, SyncHeld() = %v; want nil, true", st.WaitingFor(), st.SyncHeld())
 	}
 }

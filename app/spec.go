@@ -1,6 +1,11 @@
 package app
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
+)
 
 // Spec is what an Application declares: where its manifests come from, where
 // they go, and how gyre keeps the two in step. Field names follow Argo CD's
@@ -30,6 +35,33 @@ type Spec struct {
 	// RevisionHistoryLimit is how many successful syncs Status.History keeps
 	// for rollback. Nil means DefaultHistoryLimit (10).
 	RevisionHistoryLimit *int64 `json:"revisionHistoryLimit,omitempty"`
+	// DependsOn lists Applications that must be Synced and Healthy, at
+	// their current spec, before this one syncs (automated or manual). The
+	// comparison runs regardless; only syncs wait, with a DependencyWaiting
+	// condition saying for whom.
+	DependsOn []AppDependency `json:"dependsOn,omitempty"`
+}
+
+// AppDependency names an Application another one depends on.
+type AppDependency struct {
+	// Name is the Application's name.
+	Name string `json:"name"`
+	// Namespace is the Application's namespace; empty means the namespace
+	// of the Application that depends on it.
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// Dependencies returns the keys of the Applications a depends on, in
+// spec order, with empty namespaces filled in with a's own.
+func (a *Application) Dependencies() []types.NamespacedName {
+	if len(a.Spec.DependsOn) == 0 {
+		return nil
+	}
+	keys := make([]types.NamespacedName, len(a.Spec.DependsOn))
+	for i, d := range a.Spec.DependsOn {
+		keys[i] = types.NamespacedName{Namespace: cmp.Or(d.Namespace, a.Namespace), Name: d.Name}
+	}
+	return keys
 }
 
 // SourceType names how a source directory is rendered.

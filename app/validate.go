@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Validate reports what the CRD schema cannot: a destination server other
@@ -36,6 +38,7 @@ func (a *Application) Validate() error {
 	if s.RevisionHistoryLimit != nil && *s.RevisionHistoryLimit < 0 {
 		errs = append(errs, fmt.Errorf("spec.revisionHistoryLimit %d: must not be negative", *s.RevisionHistoryLimit))
 	}
+	errs = append(errs, validateDependsOn(a)...)
 	if len(errs) == 0 {
 		return nil
 	}
@@ -161,6 +164,28 @@ func validateSource(field string, src *Source) []error {
 		if src.Kustomize != nil || src.Directory != nil {
 			errs = append(errs, fmt.Errorf("%s: a chart is rendered with Helm; remove the kustomize or directory options", field))
 		}
+	}
+	return errs
+}
+
+// validateDependsOn checks spec.dependsOn: each entry names an Application,
+// not this one, and only once. Cycles through other Applications and
+// Applications that do not exist are the reconciler's to find (it sees
+// them all): it reports them as a DependencyError condition.
+func validateDependsOn(a *Application) []error {
+	var errs []error
+	seen := map[types.NamespacedName]bool{}
+	for i, key := range a.Dependencies() {
+		field := fmt.Sprintf("spec.dependsOn[%d]", i)
+		switch {
+		case key.Name == "":
+			errs = append(errs, fmt.Errorf("%s.name: name the Application this one depends on", field))
+		case key == a.Key():
+			errs = append(errs, fmt.Errorf("%s %s: an Application cannot depend on itself", field, key))
+		case seen[key]:
+			errs = append(errs, fmt.Errorf("%s %s: listed twice", field, key))
+		}
+		seen[key] = true
 	}
 	return errs
 }

@@ -65,20 +65,9 @@ func (c *comparison) multiRevisions() []string {
 // rollback pins them; see resolveSources), renders them, pairs the result
 // with the live objects, diffs and assesses health.
 func (r *Reconciler) compare(ctx context.Context, a *app.Application, srcs []app.Source, pinned string) *comparison {
-	cmp := &comparison{sources: srcs, live: map[app.ResourceKey]*unstructured.Unstructured{}, policy: r.policy(a)}
-	if err := a.Validate(); err != nil {
-		cmp.err = err // an *app.SpecError: InvalidSpecError, and no sync
+	cmp := r.newComparison(a, srcs)
+	if cmp.err != nil {
 		return cmp
-	}
-	if v := cmp.policy.Application(); v != nil {
-		cmp.err = v
-		return cmp
-	}
-	for _, src := range srcs {
-		if v := cmp.policy.Source(src.RepoURL); v != nil {
-			cmp.err = v // a rollback's recorded source, say
-			return cmp
-		}
 	}
 	rs, err := r.resolveSources(ctx, srcs, pinned)
 	if err != nil {
@@ -95,19 +84,49 @@ func (r *Reconciler) compare(ctx context.Context, a *app.Application, srcs []app
 		return cmp
 	}
 	cmp.srcType = app.SourceType(res.Type)
-	if cmp.desired, err = r.prepare(ctx, a, res.Unstructured()); err != nil {
-		cmp.err = err
+	r.compareObjects(ctx, a, cmp, res.Unstructured())
+	return cmp
+}
+
+// newComparison starts the comparison of a with srcs: it checks a's spec
+// and asks its policy about a and each source, setting err on a refusal.
+func (r *Reconciler) newComparison(a *app.Application, srcs []app.Source) *comparison {
+	cmp := &comparison{sources: srcs, live: map[app.ResourceKey]*unstructured.Unstructured{}, policy: r.policy(a)}
+	if err := a.Validate(); err != nil {
+		cmp.err = err // an *app.SpecError: InvalidSpecError, and no sync
 		return cmp
+	}
+	if v := cmp.policy.Application(); v != nil {
+		cmp.err = v
+		return cmp
+	}
+	for _, src := range srcs {
+		if v := cmp.policy.Source(src.RepoURL); v != nil {
+			cmp.err = v // a rollback's recorded source, say
+			return cmp
+		}
+	}
+	return cmp
+}
+
+// compareObjects is the half of compare after the render: it places and
+// marks objs, pairs them with the live objects, asks the policy about each,
+// diffs (dry runs only) and assesses health, recording any failure in
+// cmp.err. compare feeds it git's render, DiffObjects a local one.
+func (r *Reconciler) compareObjects(ctx context.Context, a *app.Application, cmp *comparison, objs []*unstructured.Unstructured) {
+	var err error
+	if cmp.desired, err = r.prepare(ctx, a, objs); err != nil {
+		cmp.err = err
+		return
 	}
 	if err := r.pair(ctx, a, cmp); err != nil {
 		cmp.err = err
-		return cmp
+		return
 	}
 	cmp.admitDesired(cmp.policy)
 	if err := r.diffAndAssess(ctx, a, cmp); err != nil {
 		cmp.err = err
 	}
-	return cmp
 }
 
 // RenderOptions maps an Application's source options onto render's, as the

@@ -14,7 +14,8 @@
 //	       plan → prune and apply wave by wave (waiting for health between waves) → history
 //
 // Each step lives in a file named for it: compare.go (resolve, render, pair,
-// diff, health), plan.go (pure: phases, waves, kind order, prune filters),
+// diff, health; difflocal.go runs its second half on a render made
+// elsewhere, for previews), plan.go (pure: phases, waves, kind order, prune filters),
 // apply.go (server-side apply and the dry runner diff uses), wait.go (health
 // between waves), hooks.go, prune.go (prune, and the finalizer),
 // deletehooks.go (PreDelete and PostDelete hooks), operation.go (sync,
@@ -86,6 +87,24 @@
 // with its recorded source options and suspends automated sync until a
 // resume. Automated sync runs once per new revision, again after drift when
 // selfHeal is on, and retries failures with the Application's backoff.
+//
+// # Dependencies
+//
+// An Application with spec.dependsOn syncs only once each Application it
+// names is ready: compared at its current generation, Synced, Healthy and
+// not in an operation (depends.go). The comparison runs regardless, and a
+// DependencyWaiting condition names what it waits for. An automated sync
+// simply does not start. A requested sync is kept on the Application, not
+// started and not rejected, and runs when the dependencies are ready; a
+// resumed (interrupted) run, a dry run, a rollback and a resume do not wait
+// — a rollback restores what was deployed before, often because a
+// dependency broke. A dependency that does not exist, or a cycle, is a
+// DependencyError: automated syncs do not start, and a requested sync is
+// rejected with the reason, since waiting would not resolve it. The
+// Application watch keeps an index from each Application to those that
+// depend on it (dependencyIndex); when an Application's readiness or its
+// own dependencies change, its dependents are queued at once, at a cost of
+// its neighbourhood rather than of every Application.
 //
 // # Safety
 //

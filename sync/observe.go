@@ -64,7 +64,8 @@ func (r *Reconciler) Request(ctx context.Context, key types.NamespacedName, op a
 }
 
 // Diff compares an Application with git now, without writing anything, and
-// returns the per-object results (Secret values masked).
+// returns the per-object results (Secret values masked), the objects its
+// policy refuses among them (see DiffObjects).
 func (r *Reconciler) Diff(ctx context.Context, key types.NamespacedName) ([]diff.Result, error) {
 	a, ok := r.Application(key)
 	if !ok {
@@ -74,7 +75,7 @@ func (r *Reconciler) Diff(ctx context.Context, key types.NamespacedName) ([]diff
 	if cmp.err != nil {
 		return nil, cmp.err
 	}
-	return cmp.results, nil
+	return cmp.diffResults()
 }
 
 // Subscribe calls fn with the key of every Application that is added,

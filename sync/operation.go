@@ -47,6 +47,11 @@ func (r *Reconciler) startOperation(ctx context.Context, a *app.Application) (ti
 		// Carried out already; only the removal of the request was lost.
 		return 0, r.removeOperation(ctx, a.Key(), op)
 	}
+	if op.Sync != nil && !op.Sync.DryRun && interruptedState(a, &op) == nil {
+		if held, err := r.holdForDependencies(ctx, a, op); held || err != nil {
+			return 0, err
+		}
+	}
 	requeue, err := r.carryOut(ctx, a, op, interruptedState(a, &op))
 	if err != nil {
 		return requeue, err // the request stays; the next look tries again
@@ -211,6 +216,11 @@ func (r *Reconciler) rejectOperation(ctx context.Context, a *app.Application, ca
 // retry is due.
 func (r *Reconciler) automatedSync(a *app.Application, cmp *comparison) (*app.Operation, int64, time.Duration) {
 	if cmp.err != nil || len(cmp.violations) > 0 || !a.IsAutomated() || !cmp.syncable(a.AutoPrune()) {
+		return nil, 0, 0
+	}
+	if a.Status.SyncHeld() {
+		// Its dependencies are not ready (see depends.go); when they
+		// become so, the Application is queued again.
 		return nil, 0, 0
 	}
 	var retries int64

@@ -142,6 +142,8 @@ type Reconciler struct {
 	dry      *dryRunMemo
 	// full keeps the per-object lists that statuses hold only part of.
 	full fullStatus
+	// deps indexes spec.dependsOn, to queue dependents (see depends.go).
+	deps dependencyIndex
 
 	mu          gosync.Mutex
 	caps        *render.Capabilities
@@ -227,9 +229,9 @@ func (r *Reconciler) Start(ctx context.Context) error {
 	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.dyn, 0, r.opts.Namespace, nil)
 	r.apps = f.ForResource(app.GroupVersionResource()).Informer()
 	r.apps.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    r.enqueueObject,
-		UpdateFunc: func(_, obj any) { r.enqueueObject(obj) },
-		DeleteFunc: r.enqueueObject,
+		AddFunc:    func(obj any) { r.enqueueObject(obj); r.dependencyMoved(obj, false) },
+		UpdateFunc: func(_, obj any) { r.enqueueObject(obj); r.dependencyMoved(obj, false) },
+		DeleteFunc: func(obj any) { r.enqueueObject(obj); r.dependencyMoved(obj, true) },
 	})
 	pf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.dyn, 0, r.opts.SystemNamespace, nil)
 	r.projects = pf.ForResource(app.ProjectGroupVersionResource()).Informer()

@@ -81,6 +81,7 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 			}
 		}
 	}
+	setDependencyConditions(a, st, r.checkDependencies(a), now)
 	st.ObservedGeneration = a.Generation
 	r.boundStatus(a.Key(), st) // as it will be written, to compare with what was
 	if sameStatus(&a.Status, st) {

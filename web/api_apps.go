@@ -1,7 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,7 +12,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gyre-cd/gyre/admit"
 	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/diff"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -22,6 +28,7 @@ type listQuery struct {
 	sync      []string        // any of; case-insensitive
 	health    []string        // any of; case-insensitive
 	search    string          // lower case
+	waiting   *bool           // nil: either; else whether its syncs wait for dependencies
 	limit     int             // 0: no limit
 	after     string          // "namespace/name" of the previous page's last item
 	caller    Identity        // only Applications it sees match
@@ -30,7 +37,9 @@ type listQuery struct {
 // parseListQuery reads the filters, the page size and the continue token.
 // label may repeat and holds Kubernetes label selectors ("team=a",
 // "env in (prod,staging)"); sync and health may repeat or hold
-// comma-separated values, any of which matches.
+// comma-separated values, any of which matches; waiting=true keeps the
+// Applications whose syncs wait for their dependencies (spec.dependsOn),
+// waiting=false the others.
 func parseListQuery(q url.Values) (listQuery, error) {
 	lq := listQuery{
 		namespace: q.Get("namespace"),
@@ -45,6 +54,13 @@ func parseListQuery(q url.Values) (listQuery, error) {
 			return lq, statusError(http.StatusBadRequest, fmt.Sprintf("label: %v", err))
 		}
 		lq.selector = sel
+	}
+	if v := q.Get("waiting"); v != "" {
+		w, err := strconv.ParseBool(v)
+		if err != nil {
+			return lq, statusError(http.StatusBadRequest, fmt.Sprintf("waiting: %q is not true or false", v))
+		}
+		lq.waiting = &w
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -110,6 +126,9 @@ func (q *listQuery) matches(a *app.Application) bool {
 		return false
 	}
 	if len(q.health) > 0 && !anyFold(q.health, string(a.Status.Health.Status)) {
+		return false
+	}
+	if q.waiting != nil && a.Status.SyncHeld() != *q.waiting {
 		return false
 	}
 	if q.selector != nil && !q.selector.Matches(labels.Set(a.Labels)) {
@@ -220,14 +239,70 @@ func (s *Server) getDiff(w http.ResponseWriter, r *http.Request, a *app.Applicat
 		writeError(w, fmt.Errorf("diff %s: %w", key, err))
 		return
 	}
+	writeJSON(w, http.StatusOK, newDiffResponse(results))
+}
+
+// postDiff compares the Application with the objects of a render made
+// elsewhere (gyre app diff --local): what a sync of them would change. It
+// only reads, so a caller who may see the Application may ask.
+func (s *Server) postDiff(w http.ResponseWriter, r *http.Request, a *app.Application) {
+	var req DiffRequest
+	if err := decodeBodyMax(w, r, &req, maxDiffBody); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Objects == nil {
+		writeError(w, statusError(http.StatusBadRequest, `body: field "objects" is required (the rendered objects; [] for none)`))
+		return
+	}
+	objs := make([]*unstructured.Unstructured, 0, len(req.Objects))
+	for i, raw := range req.Objects {
+		o, err := decodeObject(raw)
+		if err != nil {
+			writeError(w, statusError(http.StatusBadRequest, fmt.Sprintf("body: objects[%d]: %v", i, err)))
+			return
+		}
+		objs = append(objs, o)
+	}
+	key := a.Key()
+	results, err := s.opts.Backend.DiffObjects(r.Context(), key, objs)
+	if err != nil {
+		writeError(w, fmt.Errorf("diff %s: %w", key, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, newDiffResponse(results))
+}
+
+// decodeObject decodes one Kubernetes object of a DiffRequest.
+func decodeObject(raw json.RawMessage) (*unstructured.Unstructured, error) {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	o := &unstructured.Unstructured{}
+	if err := o.UnmarshalJSON(raw); err != nil {
+		return nil, err
+	}
+	switch {
+	case o.GetAPIVersion() == "":
+		return nil, errors.New("apiVersion is required")
+	case o.GetName() == "" && o.GetGenerateName() == "":
+		return nil, fmt.Errorf("%s: metadata.name is required", o.GetKind())
+	}
+	return o, nil
+}
+
+// newDiffResponse turns a backend's diff results into the API's answer.
+func newDiffResponse(results []diff.Result) DiffResponse {
 	out := DiffResponse{Items: make([]DiffItem, 0, len(results))}
 	for _, res := range results {
-		out.Items = append(out.Items, DiffItem{Key: res.Key, Status: res.Status, Diff: res.Diff, Message: res.Message})
-		if res.SyncStatus() == app.OutOfSync {
+		var v *admit.Violation
+		item := DiffItem{Key: res.Key, Status: res.Status, Diff: res.Diff, Message: res.Message, Refused: errors.As(res.Err, &v)}
+		out.Items = append(out.Items, item)
+		if item.Refused || res.SyncStatus() == app.OutOfSync {
 			out.OutOfSync++
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 func (s *Server) getHistory(w http.ResponseWriter, _ *http.Request, a *app.Application) {

@@ -13,11 +13,16 @@ import (
 	"github.com/gyre-cd/gyre/app"
 )
 
-// decodeBody reads r's JSON body into v strictly: an unknown field, a value
-// of the wrong type or trailing data answer 400 naming the problem. An
-// empty body leaves v as it is.
+// decodeBody reads r's JSON body, at most maxAPIBody bytes, into v
+// strictly: an unknown field, a value of the wrong type or trailing data
+// answer 400 naming the problem. An empty body leaves v as it is.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	return decodeBodyMax(w, r, v, maxAPIBody)
+}
+
+// decodeBodyMax is decodeBody for a body of at most limit bytes.
+func decodeBodyMax(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

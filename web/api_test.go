@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/diff"
@@ -73,6 +75,43 @@ func TestListFilters(t *testing.T) {
 				t.Fatalf("total %d, items %d, continue %q; want %d", got.Total, len(got.Items), got.Continue, tc.want)
 			}
 		})
+	}
+}
+
+// TestListWaiting: ?waiting=true lists the applications whose syncs wait
+// for their dependencies (not ready, or missing or in a cycle), with whom
+// they wait for; ?waiting=false the others.
+func TestListWaiting(t *testing.T) {
+	b := listFixture()
+	now := time.Unix(100, 0)
+	b.apps[types.NamespacedName{Namespace: "team-a", Name: "app-01"}].Status.SetCondition(app.ConditionDependencyWaiting,
+		app.DependencyWaitingMessage([]string{"team-a/db (OutOfSync)", "gyre/cache (Progressing)"}, false), now)
+	b.apps[types.NamespacedName{Namespace: "team-b", Name: "app-20"}].Status.SetCondition(app.ConditionDependencyError,
+		"dependency cycle: team-b/app-20 → team-b/app-21 → team-b/app-20", now)
+	ts := newTestServer(t, b, Options{})
+
+	var got AppList
+	ts.getJSON(t, "/api/v1/applications?waiting=true", &got)
+	if got.Total != 2 || len(got.Items) != 2 {
+		t.Fatalf("waiting=true: total %d, items %d; want 2", got.Total, len(got.Items))
+	}
+	first, second := got.Items[0], got.Items[1]
+	if first.Name != "app-01" || !first.Waiting || !slices.Equal(first.WaitingFor, []string{"team-a/db (OutOfSync)", "gyre/cache (Progressing)"}) {
+		t.Errorf("first = %s waiting %v for %q; want app-01 waiting for db and cache", first.Name, first.Waiting, first.WaitingFor)
+	}
+	if second.Name != "app-20" || !second.Waiting || second.WaitingFor != nil {
+		t.Errorf("second = %s waiting %v for %q; want app-20 waiting, for no one ready-able", second.Name, second.Waiting, second.WaitingFor)
+	}
+	ts.getJSON(t, "/api/v1/applications?waiting=false", &got)
+	if got.Total != 23 || slices.ContainsFunc(got.Items, func(s AppSummary) bool { return s.Waiting }) {
+		t.Errorf("waiting=false: total %d; want 23, none waiting", got.Total)
+	}
+	ts.getJSON(t, "/api/v1/applications?waiting=true&namespace=team-b", &got)
+	if got.Total != 1 {
+		t.Errorf("waiting=true&namespace=team-b: total %d, want 1", got.Total)
+	}
+	if code, body := ts.do(t, http.MethodGet, "/api/v1/applications?waiting=soon", adminToken, ""); code != http.StatusBadRequest || !strings.Contains(body, "waiting") {
+		t.Errorf("waiting=soon: %d %s; want 400 naming waiting", code, body)
 	}
 }
 

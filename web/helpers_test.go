@@ -46,9 +46,11 @@ type fakeBackend struct {
 	trees map[types.NamespacedName][]app.TreeNode
 	// full and results are the complete lists Resources and
 	// OperationResult answer with; without an entry, the status's.
-	full       map[types.NamespacedName][]app.ResourceStatus
-	results    map[types.NamespacedName]*app.ChangeSet
-	diffs      []diff.Result
+	full    map[types.NamespacedName][]app.ResourceStatus
+	results map[types.NamespacedName]*app.ChangeSet
+	diffs   []diff.Result
+	// diffed are the objects of every DiffObjects call.
+	diffed     [][]*unstructured.Unstructured
 	ready      bool
 	requestErr error
 	requests   []app.Operation
@@ -122,6 +124,16 @@ func (b *fakeBackend) Diff(_ context.Context, key types.NamespacedName) ([]diff.
 	if _, ok := b.Application(key); !ok {
 		return nil, fmt.Errorf("application %s: %w", key, ErrNotFound)
 	}
+	return b.diffs, nil
+}
+
+func (b *fakeBackend) DiffObjects(_ context.Context, key types.NamespacedName, objs []*unstructured.Unstructured) ([]diff.Result, error) {
+	if _, ok := b.Application(key); !ok {
+		return nil, fmt.Errorf("application %s: %w", key, ErrNotFound)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.diffed = append(b.diffed, objs)
 	return b.diffs, nil
 }
 

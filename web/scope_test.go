@@ -75,6 +75,8 @@ func TestScopeEveryRoute(t *testing.T) {
 			c.path += "?" + url.Values{"kind": {pod.Kind}, "namespace": {pod.Namespace}, "name": {pod.Name}}.Encode()
 		case strings.HasSuffix(path, "/rollback"):
 			c.body = `{"id": 1}`
+		case method == http.MethodPost && strings.HasSuffix(path, "/diff"):
+			c.body = `{"objects": []}`
 		}
 		return c, bad
 	}

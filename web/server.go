@@ -40,6 +40,11 @@ type Backend interface {
 	OperationResult(a *app.Application) *app.ChangeSet
 	// Diff compares an Application with git now.
 	Diff(ctx context.Context, key types.NamespacedName) ([]diff.Result, error)
+	// DiffObjects compares an Application with objs, rendered elsewhere
+	// (a local checkout), instead of git's render, as Diff does and
+	// without writing anything. An object the Application's Project
+	// refuses is a result whose Err is an *admit.Violation.
+	DiffObjects(ctx context.Context, key types.NamespacedName, objs []*unstructured.Unstructured) ([]diff.Result, error)
 	// Request asks for an operation. It returns an error wrapping
 	// ErrOperationInProgress, ErrNotFound or ErrBadRequest where those
 	// apply.
@@ -118,6 +123,10 @@ type Options struct {
 
 // maxAPIBody bounds the body of an API request.
 const maxAPIBody = 1 << 20
+
+// maxDiffBody bounds the body of POST .../diff: a whole rendered
+// Application.
+const maxDiffBody = 16 << 20
 
 func (o *Options) setDefaults() {
 	if o.Registry == nil {
@@ -245,6 +254,7 @@ func (s *Server) routes() error {
 	s.handle("GET "+one+"/resources", read(s.getResources))
 	s.handle("GET "+one+"/operation", read(s.getOperation))
 	s.handle("GET "+one+"/diff", read(s.getDiff))
+	s.handle("POST "+one+"/diff", read(s.postDiff))
 	s.handle("GET "+one+"/history", read(s.getHistory))
 	s.handle("GET "+one+"/resource", read(s.getResource))
 	s.handle("GET "+one+"/events", read(s.getEvents))

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -40,8 +41,14 @@ type AppSummary struct {
 	// Automated is set when spec.syncPolicy.automated is.
 	Automated bool `json:"automated"`
 	// Suspended is set while a rollback holds automated sync off.
-	Suspended bool              `json:"suspended"`
-	Labels    map[string]string `json:"labels"`
+	Suspended bool `json:"suspended"`
+	// Waiting is set while syncs wait for the applications of
+	// spec.dependsOn: one is not ready, missing, or in a cycle.
+	Waiting bool `json:"waiting"`
+	// WaitingFor lists the dependencies not ready yet, each
+	// "<namespace>/<name> (<state>)", e.g. "gyre/db (OutOfSync)".
+	WaitingFor []string          `json:"waitingFor,omitempty"`
+	Labels     map[string]string `json:"labels"`
 }
 
 // SourceSummary is one source of an AppSummary.
@@ -92,6 +99,8 @@ func summarize(a *app.Application) AppSummary {
 		HealthMessage:  a.Status.Health.Message,
 		Automated:      a.Spec.SyncPolicy != nil && a.Spec.SyncPolicy.Automated != nil,
 		Suspended:      a.Status.AutomationSuspended != nil,
+		Waiting:        a.Status.SyncHeld(),
+		WaitingFor:     a.Status.WaitingFor(),
 		Labels:         a.Labels,
 	}
 	if s.Labels == nil {
@@ -139,16 +148,32 @@ type OperationResponse struct {
 	OperationState *app.OperationState `json:"operationState"`
 }
 
-// DiffItem is one object in the answer of GET .../diff.
+// DiffItem is one object in the answer of GET and POST .../diff. Status
+// Missing is an object a sync would create, OutOfSync one it would change,
+// Extraneous a live object no longer declared, which a sync with prune
+// deletes.
 type DiffItem struct {
 	Key    app.ResourceKey `json:"key"`
 	Status diff.Status     `json:"status"`
 	// Diff is a unified diff, Secret values masked; empty when in sync.
 	Diff    string `json:"diff"`
 	Message string `json:"message"`
+	// Refused is set on an object the Application's Project refuses
+	// (Status Unknown, Message says which rule): it was not compared, and
+	// a sync writes nothing while it is declared.
+	Refused bool `json:"refused,omitempty"`
 }
 
-// DiffResponse is the answer of GET .../diff.
+// DiffRequest is the body of POST .../diff: the objects of a render made
+// elsewhere, a local checkout say, to compare the Application with instead
+// of git's render. At most 16 MiB.
+type DiffRequest struct {
+	// Objects are Kubernetes objects as rendered, before gyre places them
+	// in the destination namespace and marks them as its own.
+	Objects []json.RawMessage `json:"objects"`
+}
+
+// DiffResponse is the answer of GET and POST .../diff.
 type DiffResponse struct {
 	Items []DiffItem `json:"items"`
 	// OutOfSync counts the items that make the application OutOfSync.

@@ -52,6 +52,11 @@ func (o *appOptions) session(cmd *cobra.Command) (*appSession, error) {
 	if err != nil {
 		return nil, err
 	}
+	return o.sessionWithFormat(cmd, format)
+}
+
+// sessionWithFormat is session for a command that checks -o itself.
+func (o *appOptions) sessionWithFormat(cmd *cobra.Command, format outputFormat) (*appSession, error) {
 	cl, cfg, err := o.client()
 	if err != nil {
 		return nil, err
@@ -276,6 +281,16 @@ func printApplication(w io.Writer, a *app.Application, objects []app.ResourceSta
 		{"Sync status", joinNonEmpty(string(st.Sync.Status), revisionPhrase(st.Sync.Revision))},
 		{"Health", joinNonEmpty(string(st.Health.Status), st.Health.Message)},
 		{"Objects", objectCounts(st, objects)},
+	}
+	if deps := a.Dependencies(); len(deps) > 0 {
+		names := make([]string, len(deps))
+		for i, d := range deps {
+			names[i] = d.String()
+		}
+		fields = append(fields, [2]string{"Depends on", strings.Join(names, ", ")})
+	}
+	if waiting := st.WaitingFor(); len(waiting) > 0 {
+		fields = append(fields, [2]string{"Waiting for", strings.Join(waiting, ", ")})
 	}
 	if op := st.OperationState; op != nil {
 		when := op.StartedAt.Time

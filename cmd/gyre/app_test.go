@@ -147,3 +147,34 @@ func TestAppResume(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestAppGetShowsDependencies: `gyre app get` lists what the app depends on
+// and, while its syncs wait, whom they wait for.
+func TestAppGetShowsDependencies(t *testing.T) {
+	f := newFakeAPI(t)
+	a := testApp("gyre", "web")
+	a.Spec.DependsOn = []app.AppDependency{{Name: "db"}, {Name: "cache", Namespace: "platform"}}
+	a.Status.Conditions = []app.Condition{{Type: app.ConditionDependencyWaiting,
+		Message: app.DependencyWaitingMessage([]string{"gyre/db (OutOfSync)", "platform/cache (Progressing)"}, false)}}
+	f.add(a)
+
+	r := runCLI(t, nil, f.against("app", "get", "web")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"Depends on:       gyre/db, platform/cache\n",
+		"Waiting for:      gyre/db (OutOfSync), platform/cache (Progressing)\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	a.Status.Conditions = nil
+	f.add(a)
+	r = runCLI(t, nil, f.against("app", "get", "web")...)
+	if strings.Contains(r.stdout, "Waiting for:") || !strings.Contains(r.stdout, "Depends on:") {
+		t.Errorf("with its dependencies ready:\n%s", r.stdout)
+	}
+}

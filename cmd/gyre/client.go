@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/gyre-cd/gyre/app"
@@ -237,15 +238,17 @@ func (c *apiClient) getApplication(ctx context.Context, key types.NamespacedName
 	return a, raw, nil
 }
 
-// diffItem is one object of GET .../diff.
+// diffItem is one object of GET and POST .../diff.
 type diffItem struct {
 	Key     app.ResourceKey `json:"key"`
 	Status  string          `json:"status"`
 	Diff    string          `json:"diff,omitempty"`
 	Message string          `json:"message,omitempty"`
+	// Refused: the Application's Project refuses the object.
+	Refused bool `json:"refused,omitempty"`
 }
 
-// diffResponse is the body of GET .../diff.
+// diffResponse is the body of GET and POST .../diff.
 type diffResponse struct {
 	Items     []diffItem `json:"items"`
 	OutOfSync int        `json:"outOfSync"`
@@ -262,6 +265,26 @@ func (c *apiClient) getDiff(ctx context.Context, key types.NamespacedName) (diff
 		return d, nil, fmt.Errorf("application %s: decode diff: %w", key, err)
 	}
 	return d, raw, nil
+}
+
+// postDiff compares an Application with objs, rendered here, instead of
+// git's render; raw is the body as sent.
+func (c *apiClient) postDiff(ctx context.Context, key types.NamespacedName, objs []*unstructured.Unstructured) (diffResponse, json.RawMessage, error) {
+	body := struct {
+		Objects []*unstructured.Unstructured `json:"objects"`
+	}{Objects: objs}
+	if body.Objects == nil {
+		body.Objects = []*unstructured.Unstructured{}
+	}
+	var d diffResponse
+	data, _, err := c.do(ctx, http.MethodPost, appPath(key, "diff"), nil, body)
+	if err != nil {
+		return d, nil, err
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		return d, nil, fmt.Errorf("application %s: decode diff: %w", key, err)
+	}
+	return d, data, nil
 }
 
 // getHistory returns an Application's history, oldest first.

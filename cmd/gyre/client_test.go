@@ -45,8 +45,9 @@ type fakeAPI struct {
 	// of the list and drops it while more follow, so a test can script how
 	// an Application changes after a request.
 	apps map[string][]*app.Application
-	// diffs are raw bodies of GET .../diff by "namespace/name".
-	diffs map[string]string
+	// diffs are raw bodies of GET .../diff by "namespace/name"; localDiffs
+	// those of POST .../diff, which must send {"objects": [...]}.
+	diffs, localDiffs map[string]string
 	// resources and operations are the complete lists GET .../resources
 	// and GET .../operation answer with, by "namespace/name"; without an
 	// entry, the status's.
@@ -67,7 +68,7 @@ type fakeFailure struct {
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
-	f := &fakeAPI{t: t, apps: map[string][]*app.Application{}, diffs: map[string]string{}, after: map[string][]*app.Application{}, fail: map[string]fakeFailure{},
+	f := &fakeAPI{t: t, apps: map[string][]*app.Application{}, diffs: map[string]string{}, localDiffs: map[string]string{}, after: map[string][]*app.Application{}, fail: map[string]fakeFailure{},
 		resources: map[string][]app.ResourceStatus{}, operations: map[string]*app.OperationState{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
@@ -164,6 +165,16 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 			op = script[0].Status.OperationState
 		}
 		f.writeJSON(w, http.StatusOK, map[string]any{"operationState": op})
+	case r.Method == http.MethodPost && sub == "diff":
+		var req struct {
+			Objects []map[string]any `json:"objects"`
+		}
+		if err := json.Unmarshal(body.Bytes(), &req); err != nil || req.Objects == nil {
+			f.writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("body: want {\"objects\": [...]}: %v", err)})
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, f.localDiffs[key])
 	case r.Method == http.MethodPost:
 		if next, ok := f.after["POST "+r.URL.Path]; ok {
 			f.apps[key] = next

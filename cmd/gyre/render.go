@@ -13,6 +13,7 @@ import (
 	"github.com/gyre-cd/gyre/render"
 	gyresync "github.com/gyre-cd/gyre/sync"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -78,17 +79,24 @@ A render that fails prints the error (file and line where known) and exits 2.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&f.appFile, "file", "f", "", "take the render options from this Application manifest")
 	fl.StringVar(&f.appName, "app", "", "take the render options from this live Application (NAMESPACE/NAME or NAME)")
-	fl.IntVar(&f.source, "source", 1, "which of the Application's spec.sources DIR is (1-based)")
-	fl.StringVar(&f.path, "path", "", "the directory inside DIR to render (default: the Application's path, else DIR itself)")
+	fl.StringVar(&f.namespace, "dest-namespace", "", "the destination namespace (Helm's .Release.Namespace)")
+	f.addSourceFlags(fl, "DIR")
+	return cmd
+}
+
+// addSourceFlags registers the flags that override an Application's source
+// options, for render and for app diff --local; dir names the directory
+// argument in the help.
+func (f *renderFlags) addSourceFlags(fl *pflag.FlagSet, dir string) {
+	fl.IntVar(&f.source, "source", 1, "which of the Application's spec.sources "+dir+" is (1-based)")
+	fl.StringVar(&f.path, "path", "", "the directory inside "+dir+" to render (default: the Application's path, else "+dir+" itself)")
 	fl.StringVar(&f.typ, "type", "", "Directory, Kustomize or Helm (default: detected)")
 	fl.StringVar(&f.releaseName, "release-name", "", "Helm release name (default: the Application's name)")
-	fl.StringVar(&f.namespace, "dest-namespace", "", "the destination namespace (Helm's .Release.Namespace)")
 	fl.StringArrayVar(&f.valueFiles, "values", nil, "Helm values file, relative to the chart (repeatable)")
 	fl.StringArrayVar(&f.set, "set", nil, "Helm value NAME=VALUE (repeatable)")
 	fl.StringArrayVar(&f.setString, "set-string", nil, "Helm string value NAME=VALUE (repeatable)")
 	fl.StringVar(&f.kubeVersion, "kube-version", "", "Kubernetes version Helm templates see (default: Helm's)")
 	fl.StringArrayVar(&f.apiVersions, "api-versions", nil, "API version Helm templates see in .Capabilities (repeatable)")
-	return cmd
 }
 
 // application returns the Application whose options the render uses,
@@ -127,6 +135,15 @@ func (f *renderFlags) application(cmd *cobra.Command, o *cliOptions, dir string)
 			return nil, err
 		}
 	}
+	if f.namespace != "" {
+		a.Spec.Destination.Namespace = f.namespace
+	}
+	return f.override(a)
+}
+
+// override applies the source flags to a, which it changes: a is left
+// with one source, the one the rendered directory stands for.
+func (f *renderFlags) override(a *app.Application) (*app.Application, error) {
 	srcs := a.Spec.SourceList()
 	if f.source < 1 || f.source > len(srcs) {
 		return nil, fmt.Errorf("--source %d: the Application has %d source(s)", f.source, len(srcs))
@@ -184,11 +201,26 @@ func (f *renderFlags) application(cmd *cobra.Command, o *cliOptions, dir string)
 			}
 		}
 	}
-	if f.namespace != "" {
-		a.Spec.Destination.Namespace = f.namespace
-	}
 	a.Spec.Source, a.Spec.Sources = src, nil
 	return a, nil
+}
+
+// renderDir renders a's source (as override leaves it) from the local
+// directory dir, as the agent renders it from git.
+func (f *renderFlags) renderDir(dir string, a *app.Application) (*render.Result, error) {
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := os.Stat(root); err != nil || !info.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	var caps *render.Capabilities
+	if f.kubeVersion != "" || len(f.apiVersions) > 0 {
+		caps = &render.Capabilities{KubeVersion: f.kubeVersion, APIVersions: f.apiVersions}
+	}
+	src := a.Spec.Source
+	return render.Render(os.DirFS(root), src.Path, gyresync.RenderOptions(a, src, caps))
 }
 
 // renderedObject is one object of `gyre render -o json`.
@@ -206,19 +238,7 @@ type renderedObject struct {
 // The table and yaml formats both print a YAML stream with a comment
 // before each object; json prints an array of renderedObject.
 func renderLocal(w io.Writer, dir string, a *app.Application, f *renderFlags, format outputFormat) error {
-	root, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	if info, err := os.Stat(root); err != nil || !info.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
-	}
-	var caps *render.Capabilities
-	if f.kubeVersion != "" || len(f.apiVersions) > 0 {
-		caps = &render.Capabilities{KubeVersion: f.kubeVersion, APIVersions: f.apiVersions}
-	}
-	src := a.Spec.Source
-	res, err := render.Render(os.DirFS(root), src.Path, gyresync.RenderOptions(a, src, caps))
+	res, err := f.renderDir(dir, a)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/gyre-cd/gyre/web"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -149,6 +150,9 @@ func (emptyBackend) Resources(context.Context, *app.Application) ([]app.Resource
 }
 func (emptyBackend) OperationResult(*app.Application) *app.ChangeSet { return nil }
 func (emptyBackend) Diff(context.Context, types.NamespacedName) ([]diff.Result, error) {
+	return nil, nil
+}
+func (emptyBackend) DiffObjects(context.Context, types.NamespacedName, []*unstructured.Unstructured) ([]diff.Result, error) {
 	return nil, nil
 }
 func (emptyBackend) Request(context.Context, types.NamespacedName, app.Operation) error {

@@ -65,6 +65,12 @@ func (b *webBackend) Diff(ctx context.Context, key types.NamespacedName) ([]diff
 	return res, webError(key, err)
 }
 
+// DiffObjects compares an Application with a render made elsewhere.
+func (b *webBackend) DiffObjects(ctx context.Context, key types.NamespacedName, objs []*unstructured.Unstructured) ([]diff.Result, error) {
+	res, err := b.Reconciler.DiffObjects(ctx, key, objs)
+	return res, webError(key, err)
+}
+
 // ForgetRepository drops the git cache's ref listing of repoURL.
 func (b *webBackend) ForgetRepository(repoURL string) { b.src.Refresh(repoURL) }
 

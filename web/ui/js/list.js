@@ -186,6 +186,7 @@ function row(a) {
   h('th', { scope: 'row' },
     h('a', { href, class: 'app-link' }, h('span', { class: 'ns', text: a.namespace + '/' }), h('span', { text: a.name })),
     a.suspended ? h('span', { class: 'tag warn', title: 'Automated sync is suspended after a rollback', text: 'suspended' }) : null,
+    a.waiting ? h('span', { class: 'tag warn', 'data-testid': 'waiting-badge', title: (a.waitingFor || []).length ? 'Syncs wait for ' + a.waitingFor.join(', ') : 'Syncs wait: a dependency is missing or in a cycle', text: 'waiting' }) : null,
     !a.automated ? h('span', { class: 'tag', title: 'Synced by hand (no automated sync policy)', text: 'manual' }) : null),
   h('td', {}, healthBadge(a.healthStatus, a.healthMessage)),
   h('td', {}, syncBadge(a.syncStatus), running ? [' ', phaseBadge(a.operationPhase)] : null),
