@@ -116,3 +116,8 @@ func (a *Application) TrackingID(k ResourceKey) string {
 func (a *Application) AppLabelValue() string {
 	return AppLabelValue(a.Namespace, a.Name)
 }
+
+// ResourcesFinalizer on an Application asks that deleting it also deletes
+// the objects it manages (after its PreDelete hooks, before its PostDelete
+// hooks). Without it they stay.
+const ResourcesFinalizer = "gyre.dev/resources-finalizer"

@@ -17,9 +17,9 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// ResourcesFinalizer on an Application asks that deleting it also deletes
-// the objects it manages. Without it they stay.
-const ResourcesFinalizer = "gyre.dev/resources-finalizer"
+// ResourcesFinalizer is app.ResourcesFinalizer, under the name sync's
+// callers have used.
+const ResourcesFinalizer = app.ResourcesFinalizer
 
 // pruneChange builds the change-set entry of prune task t, run in wave w.
 func pruneChange(t Task, w Wave, action app.Action, msg string) app.Change {

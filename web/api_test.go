@@ -265,7 +265,7 @@ func TestNoRoute(t *testing.T) {
 	ts := newTestServer(t, newFakeBackend(), Options{})
 	code, body := ts.do(t, http.MethodGet, "/api/v1/nothing", adminToken, "")
 	wantError(t, code, body, http.StatusNotFound, "no route")
-	code, body = ts.do(t, http.MethodPost, "/api/v1/applications", adminToken, "")
+	code, body = ts.do(t, http.MethodPut, "/api/v1/applications", adminToken, "")
 	wantError(t, code, body, http.StatusMethodNotAllowed, "not allowed")
 }
 

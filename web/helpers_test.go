@@ -210,10 +210,56 @@ func (b *fakeBackend) snapshot() (requests []app.Operation, refreshed []types.Na
 	return append(requests, b.requests...), append(refreshed, b.refreshed...), append(repoCalls, b.repoCalls...), append(forgotten, b.forgotten...)
 }
 
-// fakeCluster serves fixed objects and events.
+// fakeCluster serves fixed objects and events, and writes Applications
+// to backend, as the reconciler's watch would show them.
 type fakeCluster struct {
 	objects map[app.ResourceKey]*unstructured.Unstructured
 	events  map[app.ResourceKey][]corev1.Event
+	backend *fakeBackend
+	// writes are the Application writes, "create ns/name", "update
+	// ns/name" or "delete ns/name", in order.
+	writes []string
+	// deletedWith are the finalizers each deleted Application carried.
+	deletedWith map[types.NamespacedName][]string
+}
+
+func (c *fakeCluster) CreateApplication(_ context.Context, a *app.Application) (*app.Application, error) {
+	if _, ok := c.backend.Application(a.Key()); ok {
+		return nil, fmt.Errorf("applications %q: %w", a.Name, ErrAlreadyExists)
+	}
+	stored := a.DeepCopy()
+	stored.UID = "uid-" + types.UID(a.Name)
+	c.backend.put(stored)
+	c.writes = append(c.writes, "create "+a.Key().String())
+	return stored.DeepCopy(), nil
+}
+
+func (c *fakeCluster) UpdateApplication(_ context.Context, key types.NamespacedName, change func(*app.Application) error) (*app.Application, error) {
+	cur, ok := c.backend.Application(key)
+	if !ok {
+		return nil, fmt.Errorf("application %s: %w", key, ErrNotFound)
+	}
+	next := cur.DeepCopy()
+	if err := change(next); err != nil {
+		return nil, err
+	}
+	c.backend.put(next)
+	c.writes = append(c.writes, "update "+key.String())
+	return next.DeepCopy(), nil
+}
+
+func (c *fakeCluster) DeleteApplication(_ context.Context, key types.NamespacedName) error {
+	a, ok := c.backend.Application(key)
+	if !ok {
+		return fmt.Errorf("application %s: %w", key, ErrNotFound)
+	}
+	if c.deletedWith == nil {
+		c.deletedWith = map[types.NamespacedName][]string{}
+	}
+	c.deletedWith[key] = a.Finalizers
+	c.backend.remove(key)
+	c.writes = append(c.writes, "delete "+key.String())
+	return nil
 }
 
 func (c *fakeCluster) Resource(_ context.Context, key app.ResourceKey, _ string) (*unstructured.Unstructured, error) {
@@ -254,7 +300,7 @@ type testServer struct {
 
 func newTestServer(t testing.TB, b *fakeBackend, opts Options) *testServer {
 	t.Helper()
-	c := &fakeCluster{objects: map[app.ResourceKey]*unstructured.Unstructured{}, events: map[app.ResourceKey][]corev1.Event{}}
+	c := &fakeCluster{objects: map[app.ResourceKey]*unstructured.Unstructured{}, events: map[app.ResourceKey][]corev1.Event{}, backend: b}
 	opts.Backend = b
 	if opts.Cluster == nil {
 		opts.Cluster = c

@@ -21,6 +21,7 @@ import (
 // there. A new such route fails TestScopeEveryRoute until it is added.
 var routesWithoutApp = map[string]string{
 	"GET /api/v1/applications":    "TestScopeList",
+	"POST /api/v1/applications":   "TestCreateAppScope",
 	"POST /api/v1/stream/ticket":  "TestStreamTicket",
 	"GET /api/v1/stream":          "TestScopeStream, TestStreamTicket",
 	"GET /api/v1/version":         "answers no application data",
@@ -77,6 +78,8 @@ func TestScopeEveryRoute(t *testing.T) {
 			c.body = `{"id": 1}`
 		case method == http.MethodPost && strings.HasSuffix(path, "/diff"):
 			c.body = `{"objects": []}`
+		case method == http.MethodPatch:
+			c.body = `{"spec": {"source": {"path": "elsewhere"}}}`
 		}
 		return c, bad
 	}

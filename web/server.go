@@ -71,7 +71,8 @@ type Backend interface {
 	Projects() []*app.Project
 }
 
-// Cluster reads live objects for the resource and events views.
+// Cluster reads live objects for the resource and events views, and
+// writes Applications for the create, patch and delete routes.
 type Cluster interface {
 	// Resource returns the live object with key, read at version (the
 	// preferred version when empty). It returns an error wrapping
@@ -80,14 +81,29 @@ type Cluster interface {
 	Resource(ctx context.Context, key app.ResourceKey, version string) (*unstructured.Unstructured, error)
 	// Events returns the events whose involved object is key.
 	Events(ctx context.Context, key app.ResourceKey) ([]corev1.Event, error)
+	// CreateApplication creates a and returns it as stored. It returns an
+	// error wrapping ErrAlreadyExists when one with a's key exists, and
+	// ErrBadRequest when the API server refuses a as invalid.
+	CreateApplication(ctx context.Context, a *app.Application) (*app.Application, error)
+	// UpdateApplication reads the Application key as stored now, calls
+	// change on it and writes the result back, again from a fresh read
+	// when another writer came between. An error of change ends it with
+	// nothing written and is returned as is. It returns an error wrapping
+	// ErrNotFound when the Application does not exist.
+	UpdateApplication(ctx context.Context, key types.NamespacedName, change func(*app.Application) error) (*app.Application, error)
+	// DeleteApplication deletes the Application key; its finalizers decide
+	// what goes with it. It returns an error wrapping ErrNotFound when the
+	// Application does not exist.
+	DeleteApplication(ctx context.Context, key types.NamespacedName) error
 }
 
 // Options configure a Server.
 type Options struct {
 	// Backend is the reconcile loop. Required.
 	Backend Backend
-	// Cluster reads live objects; without it the resource and events
-	// routes answer 501.
+	// Cluster reads live objects and writes Applications; without it the
+	// resource, events and Application create, patch and delete routes
+	// answer 501.
 	Cluster Cluster
 	// Tokens authenticates API callers. Required.
 	Tokens TokenSource
@@ -262,6 +278,9 @@ func (s *Server) routes() error {
 	s.handle("POST "+one+"/sync", write(s.sync))
 	s.handle("POST "+one+"/rollback", write(s.rollback))
 	s.handle("POST "+one+"/resume", write(s.resume))
+	s.handle("POST /api/v1/applications", s.authorize(RoleAdmin, s.createApp))
+	s.handle("PATCH "+one, write(s.patchApp))
+	s.handle("DELETE "+one, write(s.deleteApp))
 	// EventSource cannot send headers: the stream takes a ticket the UI
 	// gets with its token first (see ticket.go).
 	s.handle("POST /api/v1/stream/ticket", s.authorize(RoleReadonly, s.streamTicket))
@@ -294,7 +313,7 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 // path exists with another method, else 404, both as JSON.
 func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	var allow []string
-	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = method
 		if _, pattern := s.mux.Handler(probe); method != r.Method && pattern != "/api/" && pattern != "" {

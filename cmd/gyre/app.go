@@ -94,12 +94,18 @@ func newAppCommand(o *cliOptions) *cobra.Command {
 		newAppResumeCommand(ao),
 		newAppHistoryCommand(ao),
 		newAppWaitCommand(ao),
+		newAppCreateCommand(ao), newAppDeleteCommand(ao), newAppSetCommand(ao),
+		newAppRefreshCommand(ao),
+		newAppManifestsCommand(ao),
+		newAppEventsCommand(ao),
 	)
+	addAppNameCompletion(cmd, ao)
 	return cmd
 }
 
 func newAppListCommand(o *appOptions) *cobra.Command {
 	var q listQuery
+	var watchFlag bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List Applications with their sync and health",
@@ -111,9 +117,13 @@ is given.`,
 			if err != nil {
 				return err
 			}
+			if watchFlag {
+				return watchOutput(cmd.Context(), s, func(ctx context.Context, s *appSession) error { return runAppList(ctx, s, q) })
+			}
 			return runAppList(cmd.Context(), s, q)
 		},
 	}
+	cmd.Flags().BoolVarP(&watchFlag, "watch", "w", false, "print the list again each time it changes, until interrupted")
 	cmd.Flags().StringVarP(&q.Label, "selector", "l", "", "only Applications with this label, key=value")
 	cmd.Flags().StringVar(&q.Sync, "sync", "", "only Applications with this sync status (Synced, OutOfSync, Unknown)")
 	cmd.Flags().StringVar(&q.Health, "health", "", "only Applications with this health (Healthy, Progressing, Degraded…)")
@@ -163,7 +173,8 @@ func runAppList(ctx context.Context, s *appSession, q listQuery) error {
 }
 
 func newAppGetCommand(o *appOptions) *cobra.Command {
-	return &cobra.Command{
+	var watchFlag bool
+	cmd := &cobra.Command{
 		Use:   "get NAME",
 		Short: "Show an Application: source, status, last operation and its objects",
 		Args:  cobra.ExactArgs(1),
@@ -172,17 +183,26 @@ func newAppGetCommand(o *appOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, raw, err := s.client.getApplication(cmd.Context(), s.key(args[0]))
-			if err != nil {
-				return err
+			if watchFlag {
+				return watchOutput(cmd.Context(), s, func(ctx context.Context, s *appSession) error { return runAppGet(ctx, s, args[0]) })
 			}
-			if s.format != formatTable {
-				return printStructured(s.out, s.format, raw)
-			}
-			objects, note := s.objects(cmd.Context(), a)
-			return printApplication(s.out, a, objects, note, s.now())
+			return runAppGet(cmd.Context(), s, args[0])
 		},
 	}
+	cmd.Flags().BoolVarP(&watchFlag, "watch", "w", false, "print the Application again each time it changes, until interrupted")
+	return cmd
+}
+
+func runAppGet(ctx context.Context, s *appSession, name string) error {
+	a, raw, err := s.client.getApplication(ctx, s.key(name))
+	if err != nil {
+		return err
+	}
+	if s.format != formatTable {
+		return printStructured(s.out, s.format, raw)
+	}
+	objects, note := s.objects(ctx, a)
+	return printApplication(s.out, a, objects, note, s.now())
 }
 
 // objects returns the objects `gyre app get` lists: the status's, or all

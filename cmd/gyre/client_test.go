@@ -53,6 +53,13 @@ type fakeAPI struct {
 	// entry, the status's.
 	resources  map[string][]app.ResourceStatus
 	operations map[string]*app.OperationState
+	// trees are the nodes GET .../tree answers with, by "namespace/name";
+	// without an entry, the status's resources. live and events are the
+	// objects GET .../resource and the events GET .../events answer with,
+	// by the object's key (app.ResourceKey.String()); 404 and none without.
+	trees  map[string][]app.TreeNode
+	live   map[string]map[string]any
+	events map[string][]map[string]any
 	// after, keyed "POST <path>", replaces an Application's script when that
 	// request arrives.
 	after map[string][]*app.Application
@@ -69,7 +76,8 @@ type fakeFailure struct {
 
 func newFakeAPI(t *testing.T) *fakeAPI {
 	f := &fakeAPI{t: t, apps: map[string][]*app.Application{}, diffs: map[string]string{}, localDiffs: map[string]string{}, after: map[string][]*app.Application{}, fail: map[string]fakeFailure{},
-		resources: map[string][]app.ResourceStatus{}, operations: map[string]*app.OperationState{}}
+		resources: map[string][]app.ResourceStatus{}, operations: map[string]*app.OperationState{},
+		trees: map[string][]app.TreeNode{}, live: map[string]map[string]any{}, events: map[string][]map[string]any{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -126,6 +134,10 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		f.writeJSON(w, http.StatusNotFound, map[string]string{"error": "no route " + r.URL.Path})
 		return
 	}
+	if rest == "" && r.Method == http.MethodPost {
+		f.create(w, r, body.Bytes())
+		return
+	}
 	if rest == "" {
 		f.list(w, r)
 		return
@@ -165,6 +177,26 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 			op = script[0].Status.OperationState
 		}
 		f.writeJSON(w, http.StatusOK, map[string]any{"operationState": op})
+	case r.Method == http.MethodGet && sub == "tree":
+		nodes, ok := f.trees[key]
+		if !ok {
+			for _, rs := range script[0].Status.Resources {
+				nodes = append(nodes, app.TreeNode{Key: rs.Key(), Version: rs.Version})
+			}
+		}
+		f.writeJSON(w, http.StatusOK, map[string]any{"nodes": nodes})
+	case r.Method == http.MethodGet && (sub == "resource" || sub == "events"):
+		q := r.URL.Query()
+		obj := app.ResourceKey{Group: q.Get("group"), Kind: q.Get("kind"), Namespace: q.Get("namespace"), Name: q.Get("name")}.String()
+		live, ok := f.live[obj]
+		switch {
+		case sub == "events":
+			f.writeJSON(w, http.StatusOK, map[string]any{"items": f.events[obj]})
+		case !ok:
+			f.writeJSON(w, http.StatusNotFound, map[string]string{"error": obj + " not found"})
+		default:
+			f.writeJSON(w, http.StatusOK, live)
+		}
 	case r.Method == http.MethodPost && sub == "diff":
 		var req struct {
 			Objects []map[string]any `json:"objects"`
@@ -175,6 +207,11 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, f.localDiffs[key])
+	case r.Method == http.MethodDelete && sub == "":
+		delete(f.apps, key)
+		f.writeJSON(w, http.StatusOK, map[string]bool{"deleted": true, "cascade": r.URL.Query().Get("cascade") != "false"})
+	case r.Method == http.MethodPatch && sub == "":
+		f.writeJSON(w, http.StatusOK, script[0])
 	case r.Method == http.MethodPost:
 		if next, ok := f.after["POST "+r.URL.Path]; ok {
 			f.apps[key] = next
@@ -183,6 +220,23 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		f.writeJSON(w, http.StatusNotFound, map[string]string{"error": "no route " + r.URL.Path})
 	}
+}
+
+// create answers POST /api/v1/applications: 409 when the Application
+// exists (unless upsert=true), else 201 with it, which it adds.
+func (f *fakeAPI) create(w http.ResponseWriter, r *http.Request, body []byte) {
+	a := &app.Application{}
+	if err := json.Unmarshal(body, a); err != nil {
+		f.writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body: " + err.Error()})
+		return
+	}
+	key := a.Namespace + "/" + a.Name
+	if _, ok := f.apps[key]; ok && r.URL.Query().Get("upsert") != "true" {
+		f.writeJSON(w, http.StatusConflict, map[string]string{"error": "create application " + key + ": already exists"})
+		return
+	}
+	f.apps[key] = []*app.Application{a}
+	f.writeJSON(w, http.StatusCreated, a)
 }
 
 // list answers GET /api/v1/applications from the first state of each
@@ -241,6 +295,7 @@ func runCLI(t *testing.T, env map[string]string, args ...string) cliRun {
 	var stdout, stderr bytes.Buffer
 	root.SetOut(&stdout)
 	root.SetErr(&stderr)
+	root.SetIn(strings.NewReader("")) // never the terminal go test may run in
 	if !hasFlag(args, "--config") {
 		args = append(args, "--config", filepath.Join(t.TempDir(), "config.yaml"))
 	}

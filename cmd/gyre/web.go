@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 )
 
 // Metrics feed on the reconcile loop and the git cache directly, and drop
@@ -95,7 +96,8 @@ type classified struct {
 func (c classified) Error() string   { return c.err.Error() }
 func (c classified) Unwrap() []error { return []error{c.err, c.kind} }
 
-// webCluster reads live objects and their events for the API.
+// webCluster reads live objects and their events for the API, and writes
+// the Applications it creates, changes and deletes.
 type webCluster struct {
 	dyn     dynamic.Interface
 	kube    kubernetes.Interface
@@ -160,6 +162,88 @@ func (c *webCluster) Events(ctx context.Context, key app.ResourceKey) ([]corev1.
 	}
 	return out, nil
 }
+
+// applications is the client of the Applications in namespace ns.
+func (c *webCluster) applications(ns string) dynamic.ResourceInterface {
+	return c.dyn.Resource(app.GroupVersionResource()).Namespace(ns)
+}
+
+// CreateApplication creates a in the cluster.
+func (c *webCluster) CreateApplication(ctx context.Context, a *app.Application) (*app.Application, error) {
+	u, err := a.ToUnstructured()
+	if err != nil {
+		return nil, classified{err, web.ErrBadRequest}
+	}
+	created, err := c.applications(a.Namespace).Create(ctx, u, metav1.CreateOptions{FieldManager: webFieldManager})
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return nil, classified{err, web.ErrAlreadyExists}
+	case apierrors.IsNotFound(err), apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+		// NotFound on create: the namespace does not exist.
+		return nil, classified{err, web.ErrBadRequest}
+	case err != nil:
+		return nil, err
+	}
+	return app.FromUnstructured(created)
+}
+
+// UpdateApplication reads the Application key, changes it and writes it
+// back, from a fresh read again on a conflict.
+func (c *webCluster) UpdateApplication(ctx context.Context, key types.NamespacedName, change func(*app.Application) error) (*app.Application, error) {
+	ri := c.applications(key.Namespace)
+	var out *app.Application
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		u, err := ri.Get(ctx, key.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		a, err := app.FromUnstructured(u)
+		if err != nil {
+			return err
+		}
+		if err := change(a); err != nil {
+			return changeError{err}
+		}
+		if u, err = a.ToUnstructured(); err != nil {
+			return err
+		}
+		updated, err := ri.Update(ctx, u, metav1.UpdateOptions{FieldManager: webFieldManager})
+		if err != nil {
+			return err
+		}
+		out, err = app.FromUnstructured(updated)
+		return err
+	})
+	var ce changeError
+	switch {
+	case errors.As(err, &ce):
+		return nil, ce.err
+	case apierrors.IsNotFound(err):
+		return nil, classified{err, web.ErrNotFound}
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+		return nil, classified{err, web.ErrBadRequest}
+	}
+	return out, err
+}
+
+// changeError carries the error of an UpdateApplication change through
+// the retry, which must not read it as the API server's.
+type changeError struct{ err error }
+
+func (e changeError) Error() string { return e.err.Error() }
+
+// DeleteApplication deletes the Application key.
+func (c *webCluster) DeleteApplication(ctx context.Context, key types.NamespacedName) error {
+	err := c.applications(key.Namespace).Delete(ctx, key.Name, metav1.DeleteOptions{})
+	if apierrors.IsNotFound(err) {
+		return classified{err, web.ErrNotFound}
+	}
+	return err
+}
+
+// webFieldManager is the field manager of the Application writes the API
+// makes.
+const webFieldManager = "gyre-api"
 
 // webShutdownTimeout bounds the wait for requests in flight when the server
 // stops; event streams end at once.
