@@ -1,25 +1,18 @@
 package app
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/gyre-cd/gyre/internal/testsupport"
 )
 
 // TestImports guards the architecture: app is the leaf package everybody
 // imports, so it must not import another gyre package, client-go or the
 // typed Kubernetes APIs.
 func TestImports(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go command not found")
-	}
-	out, err := exec.Command(goBin, "list", "-deps", "-f", "{{.ImportPath}}", ".").Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
 	const self = "github.com/gyre-cd/gyre/app"
-	for dep := range strings.FieldsSeq(string(out)) {
+	for _, dep := range testsupport.Deps(t) {
 		switch {
 		case dep == self:
 		case strings.HasPrefix(dep, "github.com/gyre-cd/gyre/"),

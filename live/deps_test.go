@@ -1,9 +1,10 @@
 package live
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/gyre-cd/gyre/internal/testsupport"
 )
 
 // TestImports guards the architecture: live talks to an API server through
@@ -11,20 +12,12 @@ import (
 // It must not pull in the embedded control plane (k8s.io/kubernetes,
 // localcluster) or any other gyre package.
 func TestImports(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go command not found")
-	}
-	out, err := exec.Command(goBin, "list", "-deps", "-f", "{{.ImportPath}}", ".").Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
 	allowed := map[string]bool{
 		"github.com/gyre-cd/gyre/live":   true,
 		"github.com/gyre-cd/gyre/app":    true,
 		"github.com/gyre-cd/gyre/health": true,
 	}
-	for dep := range strings.FieldsSeq(string(out)) {
+	for _, dep := range testsupport.Deps(t) {
 		switch {
 		case allowed[dep]:
 		case strings.HasPrefix(dep, "github.com/gyre-cd/gyre/"), strings.HasPrefix(dep, "k8s.io/kubernetes/"):

@@ -1,25 +1,18 @@
 package cel
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/gyre-cd/gyre/internal/testsupport"
 )
 
 // TestImports guards the architecture: CEL health is as pure as health
 // (objects in, status out), so it must not import client-go, and of gyre
 // it may import only app and health.
 func TestImports(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go command not found")
-	}
-	out, err := exec.Command(goBin, "list", "-deps", "-f", "{{.ImportPath}}", ".").Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
 	allowed := map[string]bool{"github.com/gyre-cd/gyre/health/cel": true, "github.com/gyre-cd/gyre/health": true, "github.com/gyre-cd/gyre/app": true}
-	for dep := range strings.FieldsSeq(string(out)) {
+	for _, dep := range testsupport.Deps(t) {
 		switch {
 		case allowed[dep]:
 		case strings.HasPrefix(dep, "github.com/gyre-cd/gyre/"), strings.HasPrefix(dep, "k8s.io/client-go/"):
