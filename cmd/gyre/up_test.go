@@ -663,7 +663,8 @@ func checkWebhookSecrets(t *testing.T, p *upProcess) {
 	if _, err := os.Stat(filepath.Join(p.dataDir, "webhook-secret")); err == nil {
 		t.Error("gyre up still writes one webhook-secret for every provider")
 	}
-	if l, _ := findLine(p.stdout.String(), "                            in "); !strings.Contains(l, filepath.Join(p.dataDir, "webhook-secret-<provider>")) {
+	// The banner's lines come as gyre up gets there: wait for this one.
+	if l := p.waitLine("                            in ", startTimeout); !strings.Contains(l, filepath.Join(p.dataDir, "webhook-secret-<provider>")) {
 		t.Errorf("the banner does not say where the webhook secrets are:\n%s", p.stdout.String())
 	}
 	ui, _ := findLine(p.stdout.String(), "  web UI")
