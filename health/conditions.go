@@ -79,6 +79,18 @@ func intField(m map[string]any, fields ...string) (int64, bool) {
 	return 0, false
 }
 
+// IntField is intField, for the packages of custom checks (health/cel).
+func IntField(m map[string]any, fields ...string) (int64, bool) { return intField(m, fields...) }
+
+// ConditionText returns the message of obj's condition of type t, or its
+// reason when it has no message; "" when obj has no such condition.
+func ConditionText(obj *unstructured.Unstructured, t string) string {
+	if c := findCondition(conditions(obj), t); c != nil {
+		return c.text()
+	}
+	return ""
+}
+
 // generation returns metadata.generation (0 when absent).
 func generation(obj *unstructured.Unstructured) int64 {
 	g, _ := intField(obj.Object, "metadata", "generation")

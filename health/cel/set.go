@@ -196,8 +196,8 @@ func (c *check) check(obj *unstructured.Unstructured, opts Options) (st app.Heal
 			st = unknown(fmt.Sprintf("healthCheckExprs: %v", r))
 		}
 	}()
-	if observed, ok := intField(obj.Object, "status", "observedGeneration"); ok {
-		if gen, ok := intField(obj.Object, "metadata", "generation"); ok && gen != observed {
+	if observed, ok := health.IntField(obj.Object, "status", "observedGeneration"); ok {
+		if gen, ok := health.IntField(obj.Object, "metadata", "generation"); ok && gen != observed {
 			return state(app.Progressing, fmt.Sprintf("waiting for rollout to be observed: generation %d, observed %d", gen, observed))
 		}
 	}
@@ -249,38 +249,10 @@ func activation(obj map[string]any) map[string]any {
 // readyMessage is the message of obj's Ready condition, or its reason, or
 // fallback when it has neither.
 func readyMessage(obj *unstructured.Unstructured, fallback string) string {
-	conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
-	for _, c := range conds {
-		m, ok := c.(map[string]any)
-		if !ok || m["type"] != "Ready" {
-			continue
-		}
-		for _, f := range []string{"message", "reason"} {
-			if s, ok := m[f].(string); ok && s != "" {
-				return s
-			}
-		}
+	if s := health.ConditionText(obj, "Ready"); s != "" {
+		return s
 	}
 	return fallback
-}
-
-// intField reads a whole number, decoded from JSON as int64 or float64.
-func intField(m map[string]any, fields ...string) (int64, bool) {
-	v, found, err := unstructured.NestedFieldNoCopy(m, fields...)
-	if !found || err != nil {
-		return 0, false
-	}
-	switch n := v.(type) {
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	case float64:
-		if n == float64(int64(n)) {
-			return int64(n), true
-		}
-	}
-	return 0, false
 }
 
 func state(s app.HealthStatus, msg string) app.HealthState {
