@@ -109,20 +109,7 @@ func TestDiffLocal(t *testing.T) {
 			before := len(postedObjects(t, f))
 			args := append([]string{"app", "diff", tt.name, "--local", dir}, tt.args...)
 			r := runCLI(t, nil, f.against(args...)...)
-			if r.code != tt.code {
-				t.Errorf("exit %d, want %d; stderr %q", r.code, tt.code, r.stderr)
-			}
-			for _, want := range tt.stdout {
-				if !strings.Contains(r.stdout, want) {
-					t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
-				}
-			}
-			if tt.notContain != "" && strings.Contains(r.stdout, tt.notContain) {
-				t.Errorf("stdout shows objects in sync:\n%s", r.stdout)
-			}
-			if !strings.Contains(r.stderr, tt.stderr) || (tt.stderr == "" && r.stderr != "") {
-				t.Errorf("stderr %q, want %q", r.stderr, tt.stderr)
-			}
+			checkDiffRun(t, r, tt.code, tt.stdout, tt.notContain, tt.stderr)
 			posted := postedObjects(t, f)[before:]
 			switch {
 			case tt.posted == nil && len(posted) > 0:

@@ -37,25 +37,33 @@ func TestAppDiffExitStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runCLI(t, nil, f.against("app", "diff", tt.name)...)
-			if r.code != tt.code {
-				t.Errorf("exit %d, want %d; stderr %q", r.code, tt.code, r.stderr)
-			}
-			for _, want := range tt.stdout {
-				if !strings.Contains(r.stdout, want) {
-					t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
-				}
-			}
-			if tt.notContain != "" && strings.Contains(r.stdout, tt.notContain) {
-				t.Errorf("stdout shows objects in sync:\n%s", r.stdout)
-			}
-			if !strings.Contains(r.stderr, tt.stderr) || (tt.stderr == "" && r.stderr != "") {
-				t.Errorf("stderr %q, want %q", r.stderr, tt.stderr)
-			}
+			checkDiffRun(t, r, tt.code, tt.stdout, tt.notContain, tt.stderr)
 		})
 	}
 
 	r := runCLI(t, nil, f.against("app", "diff", "drift", "-o", "json")...)
 	if r.code != 1 || !strings.Contains(r.stdout, `"outOfSync": 1`) {
 		t.Errorf("-o json: exit %d:\n%s", r.code, r.stdout)
+	}
+}
+
+// checkDiffRun checks a `gyre app diff` run: its exit code, what stdout must
+// and must not show, and stderr (which must contain stderr, and be empty
+// when stderr is).
+func checkDiffRun(t *testing.T, r cliRun, code int, stdout []string, notContain, stderr string) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("exit %d, want %d; stderr %q", r.code, code, r.stderr)
+	}
+	for _, want := range stdout {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if notContain != "" && strings.Contains(r.stdout, notContain) {
+		t.Errorf("stdout shows objects in sync:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, stderr) || (stderr == "" && r.stderr != "") {
+		t.Errorf("stderr %q, want %q", r.stderr, stderr)
 	}
 }
