@@ -284,19 +284,10 @@ status:
 // with a warning, and a directory that does not exist is bad input.
 func TestHealthCheckScripts(t *testing.T) {
 	dir := t.TempDir()
-	scripts := map[string]string{
+	writeFiles(t, dir, map[string]string{
 		"apps/Deployment/health.lua": "hs = {}\nhs.status = \"Degraded\"\nhs.message = \"fewer replicas than the team's floor\"\nreturn hs\n",
 		"ConfigMap/health.lua":       "hs = {\nreturn hs\n",
-	}
-	for name, src := range scripts {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	file := writeFile(t, "shop.yaml", healthObjects)
 	r := runHealth(t, "", "health", "check", "-f", file, "--health-scripts", dir)
 	if r.code != 0 {
