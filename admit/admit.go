@@ -50,10 +50,11 @@ const (
 	PartOfValue = "gyre"
 )
 
-// gyreCRDs are the CustomResourceDefinitions gyre installs for itself.
+// isGyreCRD reports whether k is one of the CustomResourceDefinitions gyre
+// installs for itself: every kind of the gyre.dev group (Applications,
+// Projects, Notifiers, ApplicationSets).
 func isGyreCRD(k app.ResourceKey) bool {
-	return k.Group == "apiextensions.k8s.io" && k.Kind == "CustomResourceDefinition" &&
-		(k.Name == app.ApplicationResource+"."+app.Group || k.Name == app.ProjectResource+"."+app.Group)
+	return k.Group == "apiextensions.k8s.io" && k.Kind == "CustomResourceDefinition" && strings.HasSuffix(k.Name, "."+app.Group)
 }
 
 // Policy decides for one Application.
@@ -67,6 +68,13 @@ type Policy struct {
 	// an Application may write only Applications and Projects. Empty
 	// disables that rule.
 	SystemNamespace string
+	// Server and ClusterName are the destination cluster as resolved from
+	// the Application's server or name; empty Server means the cluster
+	// gyre runs in.
+	Server, ClusterName string
+	// Remote is set when the destination is not the cluster gyre runs in:
+	// gyre's own namespace there is just a namespace.
+	Remote bool
 	// AppExists reports whether the Application "namespace/name" exists. An
 	// object tracked by an Application that is gone may be adopted. Nil
 	// means every named Application exists.
@@ -124,7 +132,7 @@ func (p Policy) Object(k app.ResourceKey, namespaced bool, live *unstructured.Un
 	if isGyreCRD(k) {
 		return &Violation{Key: k, Rule: RuleGyreCRD, Message: "gyre's own CRD is installed by gyre and never written or deleted by an Application"}
 	}
-	if namespaced && p.SystemNamespace != "" && k.Namespace == p.SystemNamespace && k.Group != app.Group {
+	if namespaced && !p.Remote && p.SystemNamespace != "" && k.Namespace == p.SystemNamespace && k.Group != app.Group {
 		return &Violation{Key: k, Rule: RuleGyreNamespace, Message: fmt.Sprintf("namespace %q is gyre's own: an Application may put only Applications and Projects there", p.SystemNamespace)}
 	}
 	if live != nil {
@@ -163,27 +171,42 @@ func (p Policy) Object(k app.ResourceKey, namespaced bool, live *unstructured.Un
 	return nil
 }
 
-// server returns the Application's destination server, the in-cluster one
-// when it names none.
+// server returns the destination cluster's server URL and name: as
+// resolved when the policy was given them, else from the Application's
+// destination (the in-cluster cluster when it names none).
 func (p Policy) server() string {
-	if s := p.App.Spec.Destination.Server; s != "" {
-		return s
+	s, _ := p.cluster()
+	return s
+}
+
+func (p Policy) cluster() (server, name string) {
+	if p.Server != "" {
+		return p.Server, p.ClusterName
 	}
-	return app.InClusterServer
+	d := p.App.Spec.Destination
+	switch {
+	case d.Server != "":
+		server, name = d.Server, d.Name
+	case d.Name != "" && d.Name != app.InClusterName:
+		return "", d.Name
+	default:
+		server = app.InClusterServer
+	}
+	if server == app.InClusterServer && name == "" {
+		name = app.InClusterName
+	}
+	return server, name
 }
 
 // destinationAllowed reports whether the Project allows namespace on the
 // Application's cluster: some destination allows it and no denying one
 // ("!" in server, name or namespace) matches it.
 func (p Policy) destinationAllowed(namespace string) bool {
-	server, name := p.server(), ""
-	if server == app.InClusterServer {
-		name = app.InClusterName
-	}
+	server, name := p.cluster()
 	allowed := false
 	for _, d := range p.Project.Spec.Destinations {
 		deny := strings.HasPrefix(d.Server, "!") || strings.HasPrefix(d.Name, "!") || strings.HasPrefix(d.Namespace, "!")
-		cluster := (d.Server != "" && Match(strings.TrimPrefix(d.Server, "!"), server)) ||
+		cluster := (d.Server != "" && server != "" && Match(strings.TrimPrefix(d.Server, "!"), server)) ||
 			(d.Name != "" && name != "" && Match(strings.TrimPrefix(d.Name, "!"), name))
 		if !cluster {
 			continue

@@ -108,6 +108,8 @@ func TestObject(t *testing.T) {
 		{"cluster kind not whitelisted", tenant, app.ResourceKey{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding", Name: "x"}, false, nil, RuleClusterResourceWhitelist},
 		{"gyre CRD even in default", anything, app.ResourceKey{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition", Name: "applications.gyre.dev"}, false, nil, RuleGyreCRD},
 		{"project CRD", anything, app.ResourceKey{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition", Name: "projects.gyre.dev"}, false, nil, RuleGyreCRD},
+		{"notifier CRD", anything, app.ResourceKey{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition", Name: "notifiers.gyre.dev"}, false, nil, RuleGyreCRD},
+		{"applicationset CRD", anything, app.ResourceKey{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition", Name: "applicationsets.gyre.dev"}, false, nil, RuleGyreCRD},
 		{"other CRD in default", anything, app.ResourceKey{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition", Name: "widgets.example.com"}, false, nil, ""},
 		{"secret in gyre namespace", anything, app.ResourceKey{Kind: "Secret", Namespace: "gyre", Name: "gyre-tokens"}, true, nil, RuleGyreNamespace},
 		{"application in gyre namespace", anything, app.ResourceKey{Group: "gyre.dev", Kind: "Application", Namespace: "gyre", Name: "child"}, true, nil, ""},

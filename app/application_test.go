@@ -140,8 +140,10 @@ func TestValidate(t *testing.T) {
 	}{
 		{"minimal", func(*Application) {}, nil},
 		{"in-cluster server", func(a *Application) { a.Spec.Destination.Server = InClusterServer }, nil},
-		{"other server", func(a *Application) { a.Spec.Destination.Server = "https://prod:6443" },
-			[]string{`spec.destination.server "https://prod:6443": only this cluster`}},
+		{"other server", func(a *Application) { a.Spec.Destination.Server = "https://prod:6443" }, nil},
+		{"cluster by name", func(a *Application) { a.Spec.Destination.Name = "prod" }, nil},
+		{"server and name", func(a *Application) { a.Spec.Destination.Server, a.Spec.Destination.Name = "https://prod:6443", "prod" },
+			[]string{"spec.destination: set server or name, not both"}},
 		{"three source types", func(a *Application) {
 			a.Spec.Source.Helm, a.Spec.Source.Kustomize, a.Spec.Source.Directory = &HelmSource{}, &KustomizeSource{}, &DirectorySource{}
 		}, []string{"spec.source: helm, kustomize, directory are all set"}},
@@ -166,9 +168,9 @@ func TestValidate(t *testing.T) {
 			a.Spec.DependsOn = []AppDependency{{Name: "db"}, {Name: "db", Namespace: a.Namespace}}
 		}, []string{"spec.dependsOn[1] gyre/db: listed twice"}},
 		{"two problems", func(a *Application) {
-			a.Spec.Destination.Server = "x"
+			a.Spec.Destination.Server, a.Spec.Destination.Name = "x", "y"
 			a.Spec.RevisionHistoryLimit = new(int64(-1))
-		}, []string{"spec.destination.server", "spec.revisionHistoryLimit"}},
+		}, []string{"spec.destination", "spec.revisionHistoryLimit"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,6 +49,11 @@ const (
 	// does not exist, or the dependencies form a cycle; nothing syncs
 	// until it is resolved.
 	ConditionDependencyError ConditionType = "DependencyError"
+	// ConditionClusterError: the destination cluster cannot be used: no
+	// cluster has that server or name, it belongs to another Project, or
+	// it does not answer. Nothing is compared or synced until it is
+	// resolved; other clusters' Applications are not held up.
+	ConditionClusterError ConditionType = "ClusterError"
 )
 
 // dependencyWaitingPrefix begins the DependencyWaiting message.

@@ -48,7 +48,7 @@ func TestConditionTypeIsError(t *testing.T) {
 	for ct, want := range map[ConditionType]bool{
 		ConditionComparisonError: true, ConditionSyncError: true, ConditionInvalidSpecError: true,
 		ConditionSharedResourceWarning: false, ConditionAutomationSuspended: false,
-		ConditionDependencyWaiting: false, ConditionDependencyError: true,
+		ConditionDependencyWaiting: false, ConditionDependencyError: true, ConditionClusterError: true,
 	} {
 		if ct.IsError() != want {
 			t.Errorf("%s.IsError() = %v", ct, !want)

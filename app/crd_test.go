@@ -230,8 +230,6 @@ func TestCRDEnumsMatchConstants(t *testing.T) {
 			strs(SyncPhasePreSync, SyncPhaseSync, SyncPhasePostSync, SyncPhaseSyncFail)},
 		{"status.sourceType", status.Properties["sourceType"],
 			strs(SourceDirectory, SourceKustomize, SourceHelm)},
-		{"spec.destination.server", root.Properties["spec"].Properties["destination"].Properties["server"],
-			[]string{"", InClusterServer}},
 	}
 	for _, tt := range tests {
 		var got []string
@@ -288,7 +286,8 @@ func TestCRDValidatesApplications(t *testing.T) {
 		{"application-sources.yaml", nil},
 		{"application-source-and-sources.yaml", []string{"set one of source and sources"}},
 		{"application-no-source.yaml", []string{"set one of source and sources"}},
-		{"application-other-server.yaml", []string{"spec.destination.server: Unsupported value"}},
+		{"application-other-server.yaml", nil},
+		{"application-server-and-name.yaml", []string{"set destination.server or destination.name, not both"}},
 		{"application-negative-history-limit.yaml", []string{"spec.revisionHistoryLimit: Invalid value: -1", "greater than or equal to 0"}},
 		{"application-bad-retry.yaml", []string{"spec.syncPolicy.retry.limit: Invalid value: -2", "spec.syncPolicy.retry.backoff.duration: Invalid value"}},
 		{"application-bad-sync-option.yaml", []string{"spec.syncPolicy.syncOptions[0]: Invalid value"}},

@@ -214,18 +214,21 @@ type DirectorySource struct {
 	Exclude string `json:"exclude,omitempty"`
 }
 
-// InClusterServer is the only Destination.Server gyre accepts today: the
-// cluster gyre itself runs in.
+// InClusterServer is the Destination.Server of the cluster gyre itself
+// runs in.
 const InClusterServer = "https://kubernetes.default.svc"
 
 // Destination is where rendered objects are applied.
 type Destination struct {
 	// Namespace is given to namespaced objects that do not name one.
 	Namespace string `json:"namespace,omitempty"`
-	// Server is reserved for deploying to other clusters. gyre deploys only
-	// to the cluster it runs in: leave it empty or set InClusterServer;
-	// anything else is reported as an InvalidSpecError condition.
+	// Server picks the cluster by its API server URL: InClusterServer (or
+	// empty, with Name empty too) for the cluster gyre runs in, another for
+	// a cluster registered as a cluster Secret (see package cluster).
 	Server string `json:"server,omitempty"`
+	// Name picks the cluster by name instead ("in-cluster" for the cluster
+	// gyre runs in); set Server or Name, not both.
+	Name string `json:"name,omitempty"`
 }
 
 // SyncPolicy says when gyre syncs and with which options.

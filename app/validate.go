@@ -10,8 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// Validate reports what the CRD schema cannot: a destination server other
-// than this cluster, source and sources both set or neither, more than one
+// Validate reports what the CRD schema cannot: a destination with both
+// server and name, source and sources both set or neither, more than one
 // source type, a chart with a path or a Kustomize or Directory block, refs
 // that are not unique names or that a "$ref/…" value file does not find, sync options gyre does not
 // know or support (see SyncOptions.Check) or bad backoff durations. Each
@@ -21,8 +21,8 @@ import (
 func (a *Application) Validate() error {
 	var errs []error
 	s := &a.Spec
-	if srv := s.Destination.Server; srv != "" && srv != InClusterServer {
-		errs = append(errs, fmt.Errorf("spec.destination.server %q: only this cluster (%q or empty) is supported", srv, InClusterServer))
+	if s.Destination.Server != "" && s.Destination.Name != "" {
+		errs = append(errs, errors.New("spec.destination: set server or name, not both"))
 	}
 	errs = append(errs, validateSources(s)...)
 	if p := s.SyncPolicy; p != nil {

@@ -24,6 +24,18 @@ import (
 // chromiumPath is where the Debian package chromium installs the browser.
 const chromiumPath = "/usr/bin/chromium"
 
+// needChromium skips a UI test on a machine without the browser, and fails
+// it on CI, whose .ci/run installs it.
+func needChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing; .ci/run installs the Debian package chromium: %v", chromiumPath, err)
+		}
+		t.Skipf("no browser for the UI test: %s is missing (apt-get install chromium)", chromiumPath)
+	}
+}
+
 // TestUI drives the web UI of the running `gyre up` in headless Chromium:
 // sign in through the #token= link, find the example app guestbook Healthy
 // in the list, open it, follow its resource tree from a Pod up through its
@@ -34,12 +46,7 @@ const chromiumPath = "/usr/bin/chromium"
 // fails on any error in the browser's console.
 func TestUI(t *testing.T) {
 	needGyre(t)
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing; .ci/run installs the Debian package chromium: %v", chromiumPath, err)
-		}
-		t.Skipf("no browser for the UI test: %s is missing (apt-get install chromium)", chromiumPath)
-	}
+	needChromium(t)
 	b := newBrowser(t)
 
 	b.do("open the sign-in link", chromedp.Navigate(serverURL+"/#token="+url.PathEscape(adminToken)))
@@ -331,12 +338,7 @@ func mustTime(t *testing.T, s string) time.Time {
 // test serves.
 func TestUIChartAndSources(t *testing.T) {
 	needGyre(t)
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing; .ci/run installs the Debian package chromium: %v", chromiumPath, err)
-		}
-		t.Skipf("no browser for the UI test: %s is missing (apt-get install chromium)", chromiumPath)
-	}
+	needChromium(t)
 
 	charts := helmrepotest.NewServer(t, helmrepotest.Options{})
 	charts.Add("demo", "1.2.0", map[string]string{

@@ -352,9 +352,10 @@ func TestChartRejectsBadValues(t *testing.T) {
 }
 
 // TestChartCRDsAreGyres: the chart's crds/ holds exactly the CRDs gyre
-// installs itself (app/crd.yaml and app/project-crd.yaml), byte for byte.
+// installs itself (app/crd.yaml, app/project-crd.yaml, notify/crd.yaml and
+// appset/crd.yaml), byte for byte.
 func TestChartCRDsAreGyres(t *testing.T) {
-	want := map[string]string{"applications.gyre.dev.yaml": "app/crd.yaml", "projects.gyre.dev.yaml": "app/project-crd.yaml"}
+	want := map[string]string{"applications.gyre.dev.yaml": "app/crd.yaml", "projects.gyre.dev.yaml": "app/project-crd.yaml", "notifiers.gyre.dev.yaml": "notify/crd.yaml", "applicationsets.gyre.dev.yaml": "appset/crd.yaml"}
 	entries, err := os.ReadDir(repoRoot + "/" + chartDir + "/crds")
 	if err != nil {
 		t.Fatal(err)

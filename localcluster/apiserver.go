@@ -21,8 +21,11 @@ const (
 // startAPIServer builds the real kube-apiserver (with the aggregator and the
 // apiextensions server in its chain) serving on ln and backed by etcd at
 // etcdURL, and runs it until ctx is done. The returned channel yields the
-// server's exit error once it has shut down.
+// server's exit error once it has shut down. Several clusters' API servers
+// may run in one process; they are built one at a time (see buildMu).
 func startAPIServer(ctx context.Context, ln net.Listener, etcdURL string, p *pki) (<-chan error, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
 	s := options.NewServerRunOptions()
 	fs := pflag.NewFlagSet("kube-apiserver", pflag.ContinueOnError)
 	for _, f := range s.Flags().FlagSets {

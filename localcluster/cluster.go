@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -18,7 +17,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/klog/v2"
 )
 
 // Options configure an embedded cluster.
@@ -221,13 +219,13 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		}
 		select {
 		case err := <-c.apiDone:
-			return fmt.Errorf("kube-apiserver stopped while starting: %v (details in %s)", err, c.logFile.Name())
+			return fmt.Errorf("kube-apiserver stopped while starting: %v (details in %s)", err, c.LogPath())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("kube-apiserver not ready after a minute (details in %s)", c.logFile.Name())
+			return fmt.Errorf("kube-apiserver not ready after a minute (details in %s)", c.LogPath())
 		}
 	}
 }
@@ -260,19 +258,32 @@ func (c *Cluster) ReadyAfter() time.Duration { return c.readyAfter }
 // DataDir returns the absolute data dir.
 func (c *Cluster) DataDir() string { return c.opts.DataDir }
 
-// LogPath returns the file the Kubernetes components log to.
-func (c *Cluster) LogPath() string { return filepath.Join(c.opts.DataDir, "apiserver.log") }
+// LogPath returns the file the Kubernetes components log to: the
+// apiserver.log of the earliest started cluster of this process that still
+// runs. Their loggers are process-wide, so with several clusters in one
+// process, their lines share that file, and the others' apiserver.log says
+// where it is.
+func (c *Cluster) LogPath() string {
+	if p := logSink.current(); p != "" {
+		return p
+	}
+	return filepath.Join(c.opts.DataDir, "apiserver.log")
+}
 
 // Stop shuts the cluster down: controllers and nodes first, then the API
 // server, then etcd, which closes its data cleanly. It is safe to call on a
 // partly started cluster and more than once.
 func (c *Cluster) Stop() {
 	if c.cancelRest != nil {
+		// The controller manager releases its process-wide names as it
+		// stops; no other cluster's may be built meanwhile (see buildMu).
+		buildMu.Lock()
 		c.cancelRest()
 		c.cancelRest = nil
 		if c.kcmDone != nil {
 			waitOrTimeout(c.kcmDone, 10*time.Second)
 		}
+		buildMu.Unlock()
 		if c.simDone != nil {
 			<-c.simDone
 		}
@@ -287,8 +298,7 @@ func (c *Cluster) Stop() {
 		c.etcd = nil
 	}
 	if c.logFile != nil {
-		klog.Flush()
-		logSink.set(io.Discard)
+		stopComponentLogs(c.logFile)
 		c.logFile.Close()
 		c.logFile = nil
 	}

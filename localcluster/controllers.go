@@ -2,8 +2,10 @@ package localcluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/component-base/configz"
@@ -37,8 +39,11 @@ func DefaultControllers() []string {
 
 // startControllerManager runs kube-controller-manager's controllers in this
 // process until ctx is done. The returned channel yields Run's error once the
-// controllers have stopped.
+// controllers have stopped. Several clusters' controller managers may run in
+// one process; they are built one at a time (see buildMu).
 func startControllerManager(ctx context.Context, kubeconfig string, p *pki, controllers []string) (<-chan error, error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
 	s, err := kcmoptions.NewKubeControllerManagerOptions()
 	if err != nil {
 		return nil, fmt.Errorf("kube-controller-manager options: %w", err)
@@ -65,10 +70,33 @@ func startControllerManager(ctx context.Context, kubeconfig string, p *pki, cont
 	if err != nil {
 		return nil, fmt.Errorf("kube-controller-manager config: %w", err)
 	}
-	// Run registers its configuration page by name; a second run in the same
-	// process (a restart) must remove the first one's.
+	// Run registers two things under fixed, process-wide names and fails
+	// if either is taken: its configuration page (configz) and its
+	// informers' name. Either may be held by a previous run (a restart) or
+	// by another cluster's controller manager. Nothing serves the page (no
+	// secure port) and the informer name only decides which informers
+	// publish metrics, so the holder's are dropped; and before the next
+	// build may drop this run's, it waits until this run has registered.
 	configz.Delete(kcm.ConfigzName)
+	releaseInformerName(kcmInformerName)
 	done := make(chan error, 1)
 	go func() { done <- kcm.Run(ctx, cfg.Complete()) }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for heldInformerName(kcmInformerName) == nil {
+		select {
+		case err := <-done:
+			if err == nil {
+				err = errors.New("stopped at once")
+			}
+			return nil, fmt.Errorf("kube-controller-manager: %w", err)
+		case <-ctx.Done():
+			return done, ctx.Err()
+		case <-deadline:
+			return done, errors.New("kube-controller-manager did not start within 30s")
+		case <-tick.C:
+		}
+	}
 	return done, nil
 }

@@ -21,7 +21,29 @@
 // when a process dies, and etcd recovers from its write-ahead log, so a
 // killed process leaves a usable directory.
 //
-// The Kubernetes libraries keep process-wide state (feature gates, the
-// component-globals registry, klog), so one process runs one cluster at a
-// time; stopping and starting again in the same process is supported.
+// Several clusters may run in one process at once, each with its own data
+// dir, etcd, API server, controllers and simulated nodes (`gyre up
+// --clusters`, and tests of many clusters); any of them may be stopped and
+// started again on the same data dir and address while the others run.
+// The Kubernetes libraries keep process-wide state, and this is how the
+// package lives with it:
+//
+//   - Building an API server or a controller manager reads and writes
+//     process-wide registries (feature gates and the component-globals
+//     registry, the legacy metrics registry). Clusters are built one at a
+//     time under one lock, then run side by side; the flags they are built
+//     with are the same, so the shared values agree.
+//   - kube-controller-manager registers its configuration page (configz)
+//     and its informers' name under fixed process-wide names, and refuses
+//     to start when they are taken. A start drops the running holder's
+//     (nothing serves the page; the name only decides which informers
+//     publish metrics) and waits until its own are registered before the
+//     next start may do the same.
+//   - klog, gRPC's logger and the etcd client's logger are process-wide, so
+//     a line cannot be attributed to a cluster. All of them go to the
+//     apiserver.log of the earliest started cluster still running (LogPath);
+//     a later cluster's own apiserver.log says where that is. Each etcd
+//     keeps its own etcd.log.
+//   - Metrics of the components share the legacy registries; gyre exposes
+//     none of them.
 package localcluster

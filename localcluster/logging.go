@@ -2,8 +2,12 @@ package localcluster
 
 import (
 	"flag"
+	"fmt"
 	"io"
+	"os"
+	"slices"
 	"sync"
+	"time"
 	_ "unsafe" // for go:linkname
 
 	"go.uber.org/zap"
@@ -21,35 +25,66 @@ import (
 //go:linkname etcd3ClientLogger k8s.io/apiserver/pkg/storage/storagebackend/factory.etcd3ClientLogger
 var etcd3ClientLogger *zap.Logger
 
-// The Kubernetes components log through klog and gRPC's logger, both of which
-// are process-wide. They are pointed once at logSink, whose destination each
-// started cluster sets to its own log file, so nothing reaches the terminal.
+// The Kubernetes components log through klog, gRPC's logger and the etcd
+// client's zap logger, all of which are process-wide: a line cannot be told
+// to belong to one cluster of several in the process. They are pointed once
+// at logSink, which writes to the log file of the earliest started cluster
+// that still runs, so nothing reaches the terminal and nothing is written
+// twice.
 var (
-	logSink     = &switchWriter{w: io.Discard}
+	logSink     = &logRouter{}
 	logInitOnce sync.Once
 )
 
-// switchWriter is an io.Writer whose destination can be changed while
-// other goroutines write to it.
-type switchWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+// logRouter is an io.Writer that forwards to the first of a list of log
+// files; clusters join the list when they start and leave it when they
+// stop. With no file it discards.
+type logRouter struct {
+	mu    sync.Mutex
+	files []*os.File // in start order; files[0] receives the writes
 }
 
-func (s *switchWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
+func (r *logRouter) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.files) == 0 {
+		return len(p), nil
+	}
+	return r.files[0].Write(p)
 }
 
-func (s *switchWriter) set(w io.Writer) {
-	s.mu.Lock()
-	s.w = w
-	s.mu.Unlock()
+// join adds f to the end of the list and returns the path of the file that
+// receives the logs now.
+func (r *logRouter) join(f *os.File) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.files = append(r.files, f)
+	return r.files[0].Name()
 }
 
-// redirectComponentLogs sends klog and gRPC log output to w from now on.
-func redirectComponentLogs(w io.Writer) {
+// leave removes f from the list; if f received the logs, the next file in
+// start order does from now on.
+func (r *logRouter) leave(f *os.File) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.files = slices.DeleteFunc(r.files, func(g *os.File) bool { return g == f })
+}
+
+// current returns the path of the file that receives the logs, or "" when
+// no cluster runs.
+func (r *logRouter) current() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.files) == 0 {
+		return ""
+	}
+	return r.files[0].Name()
+}
+
+// redirectComponentLogs points the process-wide loggers at logSink (once per
+// process) and adds f to it. When another cluster's file receives the logs,
+// f gets a line saying where they are.
+func redirectComponentLogs(f *os.File) {
 	logInitOnce.Do(func() {
 		fs := flag.NewFlagSet("klog", flag.ContinueOnError)
 		klog.InitFlags(fs)
@@ -62,5 +97,14 @@ func redirectComponentLogs(w io.Writer) {
 		enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
 		etcd3ClientLogger = zap.New(zapcore.NewCore(enc, zapcore.AddSync(logSink), zapcore.WarnLevel)).Named("etcd-client")
 	})
-	logSink.set(w)
+	if to := logSink.join(f); to != f.Name() {
+		fmt.Fprintf(f, "%s gyre: the Kubernetes components of this process, this cluster's included, log to %s (their loggers are process-wide)\n", time.Now().UTC().Format(time.RFC3339), to)
+	}
+}
+
+// stopComponentLogs flushes what the components logged and takes f out of
+// logSink.
+func stopComponentLogs(f *os.File) {
+	klog.Flush()
+	logSink.leave(f)
 }

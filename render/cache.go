@@ -113,6 +113,17 @@ func (c *Cache) Get(key Key) (*Result, bool) {
 	return res.DeepCopy(), true
 }
 
+// Forget drops the cached result of key, so that the next Render renders
+// again: a hard refresh asks for it.
+func (c *Cache) Forget(key Key) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[key]; ok {
+		c.lru.Remove(el)
+		delete(c.entries, key)
+	}
+}
+
 // Render returns the result of rendering dir in fsys (the tree of commit
 // revision) with opts, from the cache when this key was rendered before.
 // It is RenderContext without a context: a sandboxed render is then bounded

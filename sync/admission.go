@@ -65,12 +65,16 @@ func (r *Reconciler) projectChanged(obj any) {
 // policy returns the admission policy of a: its Project's rules (the
 // implicit default when it names "default" and none exists) and gyre's
 // ownership rules.
-func (r *Reconciler) policy(a *app.Application) admit.Policy {
+func (r *Reconciler) policy(a *app.Application, dst *target) admit.Policy {
 	proj, ok := r.Project(a.ProjectName())
 	if !ok {
 		proj = nil
 	}
-	return admit.New(a, proj, r.opts.SystemNamespace, r.exists)
+	p := admit.New(a, proj, r.opts.SystemNamespace, r.exists)
+	if dst != nil {
+		p.Server, p.ClusterName, p.Remote = dst.server, dst.name, !dst.home
+	}
+	return p
 }
 
 // admitDesired asks the policy about every object the render declares,
@@ -111,7 +115,7 @@ func (cmp *comparison) violationMessages(owned bool) []string {
 // admitHooks reads the live object of every named hook the plan would
 // create and asks the policy about it: a hook must not replace an object
 // this Application does not own. It returns the first refusal.
-func (r *Reconciler) admitHooks(ctx context.Context, pol admit.Policy, plan *Plan) error {
+func (r *Reconciler) admitHooks(ctx context.Context, dst *target, pol admit.Policy, plan *Plan) error {
 	var hooks []Task
 	for _, w := range plan.Waves {
 		for _, t := range w.Tasks {
@@ -125,7 +129,7 @@ func (r *Reconciler) admitHooks(ctx context.Context, pol admit.Policy, plan *Pla
 		var live *unstructured.Unstructured
 		if t.Desired.GetName() != "" {
 			var err error
-			if live, err = r.get(ctx, t.Desired); err != nil {
+			if live, err = dst.get(ctx, t.Desired); err != nil {
 				return fmt.Errorf("%s: read before running the hook: %w", t.Key, err)
 			}
 		}

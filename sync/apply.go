@@ -10,30 +10,10 @@ import (
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/diff"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
 )
-
-// resourceFor returns the dynamic client for obj's resource, in its
-// namespace when the kind is namespaced.
-func (r *Reconciler) resourceFor(obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
-	gvk := obj.GroupVersionKind()
-	m, err := r.live.Mapping(gvk)
-	if meta.IsNoMatchError(err) {
-		r.live.ResetMapping()
-		m, err = r.live.Mapping(gvk)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		return r.dyn.Resource(m.Resource).Namespace(obj.GetNamespace()), nil
-	}
-	return r.dyn.Resource(m.Resource), nil
-}
 
 // applyOptions say how one object is written.
 type applyOptions struct {
@@ -60,6 +40,8 @@ const validationStrict = "Strict"
 type writeOptions struct {
 	Options app.SyncOptions
 	Ignore  []app.IgnoreDifference
+	// dst is the cluster written to.
+	dst *target
 }
 
 // forTask returns the object to write for task t and how to write it. The
@@ -78,7 +60,7 @@ func (r *Reconciler) forTask(ctx context.Context, t Task, w writeOptions) (*unst
 	if t.Action != TaskApply || !w.Options.True(app.OptionRespectIgnoreDifferences) || len(w.Ignore) == 0 {
 		return obj, o, nil
 	}
-	live, ok := r.live.Get(t.Key)
+	live, ok := w.dst.live.Get(t.Key)
 	if !ok {
 		live = t.Live
 	}
@@ -89,11 +71,11 @@ func (r *Reconciler) forTask(ctx context.Context, t Task, w writeOptions) (*unst
 	return obj, o, nil
 }
 
-// apply writes obj with gyre's field manager: server-side apply, or with
+// apply writes obj to dst with gyre's field manager: server-side apply, or with
 // o.Replace a replace. An object with only generateName (a hook) is created
 // instead.
-func (r *Reconciler) apply(ctx context.Context, obj *unstructured.Unstructured, o applyOptions) (*unstructured.Unstructured, error) {
-	ri, err := r.resourceFor(obj)
+func (r *Reconciler) apply(ctx context.Context, dst *target, obj *unstructured.Unstructured, o applyOptions) (*unstructured.Unstructured, error) {
+	ri, err := dst.resourceFor(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +118,7 @@ type dryRunMemo struct {
 }
 
 type memoKey struct {
+	server      string
 	key         app.ResourceKey
 	desired     [sha256.Size]byte
 	liveVersion string
@@ -148,15 +131,15 @@ func newDryRunMemo() *dryRunMemo {
 	return &dryRunMemo{answers: map[memoKey]*unstructured.Unstructured{}}
 }
 
-// runner returns the DryRunner diff uses for r.
-func (m *dryRunMemo) runner(r *Reconciler) diff.DryRunner {
+// runner returns the DryRunner diff uses for r's writes to dst.
+func (m *dryRunMemo) runner(r *Reconciler, dst *target) diff.DryRunner {
 	return diff.DryRunFunc(func(ctx context.Context, desired *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 		data, err := json.Marshal(desired.Object)
 		if err != nil {
 			return nil, err
 		}
-		k := memoKey{key: app.KeyOf(desired), desired: sha256.Sum256(data)}
-		if live, ok := r.live.Get(k.key); ok {
+		k := memoKey{server: dst.server, key: app.KeyOf(desired), desired: sha256.Sum256(data)}
+		if live, ok := dst.live.Get(k.key); ok {
 			k.liveVersion = live.GetResourceVersion()
 		}
 		m.mu.Lock()
@@ -165,7 +148,7 @@ func (m *dryRunMemo) runner(r *Reconciler) diff.DryRunner {
 		if ok {
 			return answer.DeepCopy(), nil
 		}
-		answer, err = r.apply(ctx, desired, applyOptions{DryRun: true, Force: true})
+		answer, err = r.apply(ctx, dst, desired, applyOptions{DryRun: true, Force: true})
 		if err != nil {
 			return nil, fmt.Errorf("dry run: %w", err)
 		}

@@ -37,6 +37,8 @@ type comparison struct {
 	// live maps every desired or tracked key to its live object, if any.
 	live    map[app.ResourceKey]*unstructured.Unstructured
 	results []diff.Result
+	// dst is the destination cluster; nil when it cannot be used (err).
+	dst *target
 	// policy is the admission policy of the Application.
 	policy admit.Policy
 	// violations are the desired objects the policy refuses (by key; the
@@ -91,11 +93,19 @@ func (r *Reconciler) compare(ctx context.Context, a *app.Application, srcs []app
 // newComparison starts the comparison of a with srcs: it checks a's spec
 // and asks its policy about a and each source, setting err on a refusal.
 func (r *Reconciler) newComparison(a *app.Application, srcs []app.Source) *comparison {
-	cmp := &comparison{sources: srcs, live: map[app.ResourceKey]*unstructured.Unstructured{}, policy: r.policy(a)}
+	cmp := &comparison{sources: srcs, live: map[app.ResourceKey]*unstructured.Unstructured{}}
 	if err := a.Validate(); err != nil {
+		cmp.policy = r.policy(a, nil)
 		cmp.err = err // an *app.SpecError: InvalidSpecError, and no sync
 		return cmp
 	}
+	var err error
+	if cmp.dst, err = r.targetFor(a); err != nil {
+		cmp.policy = r.policy(a, nil)
+		cmp.err = err // a *ClusterError
+		return cmp
+	}
+	cmp.policy = r.policy(a, cmp.dst)
 	if v := cmp.policy.Application(); v != nil {
 		cmp.err = v
 		return cmp
@@ -115,7 +125,7 @@ func (r *Reconciler) newComparison(a *app.Application, srcs []app.Source) *compa
 // cmp.err. compare feeds it git's render, DiffObjects a local one.
 func (r *Reconciler) compareObjects(ctx context.Context, a *app.Application, cmp *comparison, objs []*unstructured.Unstructured) {
 	var err error
-	if cmp.desired, err = r.prepare(ctx, a, objs); err != nil {
+	if cmp.desired, err = r.prepare(ctx, cmp.dst, a, objs); err != nil {
 		cmp.err = err
 		return
 	}
@@ -178,7 +188,7 @@ func splitGlobs(s string) []string {
 // every object with the tracking annotation and label. A kind the cluster
 // does not know (and that no CRD in the same render defines) is an error,
 // unless the object or the Application sets SkipDryRunOnMissingResource.
-func (r *Reconciler) prepare(ctx context.Context, a *app.Application, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+func (r *Reconciler) prepare(ctx context.Context, dst *target, a *app.Application, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	crdScopes := map[schema.GroupKind]bool{} // kinds defined by CRDs in this render → namespaced?
 	for _, o := range objs {
 		if o.GetKind() == "CustomResourceDefinition" && o.GroupVersionKind().Group == "apiextensions.k8s.io" {
@@ -193,7 +203,7 @@ func (r *Reconciler) prepare(ctx context.Context, a *app.Application, objs []*un
 	var errs []string
 	for _, o := range objs {
 		gvk := o.GroupVersionKind()
-		namespaced, err := r.namespaced(gvk)
+		namespaced, err := dst.namespaced(gvk)
 		if err != nil {
 			switch ns, ok := crdScopes[gvk.GroupKind()]; {
 			case ok:
@@ -217,8 +227,12 @@ func (r *Reconciler) prepare(ctx context.Context, a *app.Application, objs []*un
 		if !namespaced {
 			o.SetNamespace("")
 		}
-		if namespaced && len(r.opts.Namespaces) > 0 && !slices.Contains(r.opts.Namespaces, o.GetNamespace()) {
-			errs = append(errs, fmt.Sprintf("%s: namespace %q is not one gyre manages (%s)", app.KeyOf(o), o.GetNamespace(), strings.Join(r.opts.Namespaces, ", ")))
+		if namespaced && len(dst.namespaces) > 0 && !slices.Contains(dst.namespaces, o.GetNamespace()) {
+			errs = append(errs, fmt.Sprintf("%s: namespace %q is not one gyre manages on cluster %s (%s)", app.KeyOf(o), o.GetNamespace(), dst.name, strings.Join(dst.namespaces, ", ")))
+			continue
+		}
+		if !namespaced && !dst.clusterScoped {
+			errs = append(errs, fmt.Sprintf("%s: cluster %s allows gyre only namespaced objects (its Secret lists namespaces and not clusterResources=true)", app.KeyOf(o), dst.name))
 			continue
 		}
 		mark(a, o)
@@ -226,29 +240,10 @@ func (r *Reconciler) prepare(ctx context.Context, a *app.Application, objs []*un
 	if len(errs) > 0 {
 		return nil, errors.New(app.JoinMessages(errs, "; ", app.MaxMessageLength))
 	}
-	if err := r.live.Watch(ctx, gvks...); err != nil {
+	if err := r.watch(ctx, dst, a.Spec.Destination.Namespace, gvks...); err != nil {
 		return nil, err
 	}
-	if ns := a.Spec.Destination.Namespace; ns != "" {
-		if err := r.live.WatchNamespace(ctx, ns); err != nil {
-			return nil, err
-		}
-	}
 	return objs, nil
-}
-
-// namespaced reports whether gvk is a namespaced kind, asking discovery again
-// once when the kind is not known (a CRD may just have been applied).
-func (r *Reconciler) namespaced(gvk schema.GroupVersionKind) (bool, error) {
-	m, err := r.live.Mapping(gvk)
-	if meta.IsNoMatchError(err) {
-		r.live.ResetMapping()
-		m, err = r.live.Mapping(gvk)
-	}
-	if err != nil {
-		return false, err
-	}
-	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
 }
 
 // mark sets the tracking annotation and label that tie obj to a.
@@ -271,7 +266,7 @@ func mark(a *app.Application, obj *unstructured.Unstructured) {
 // inventory. Objects not in the live cache (never applied by gyre, or made by
 // hand) are read from the API server.
 func (r *Reconciler) pair(ctx context.Context, a *app.Application, cmp *comparison) error {
-	for _, o := range r.live.Managed(a.Namespace, a.Name) {
+	for _, o := range cmp.dst.live.Managed(a.Namespace, a.Name) {
 		if isHook(o) {
 			continue
 		}
@@ -283,10 +278,10 @@ func (r *Reconciler) pair(ctx context.Context, a *app.Application, cmp *comparis
 		if _, ok := cmp.live[k]; ok || isHook(o) || o.GetName() == "" {
 			continue
 		}
-		liveObj, ok := r.live.Get(k)
+		liveObj, ok := cmp.dst.live.Get(k)
 		if !ok {
 			var err error
-			if liveObj, err = r.get(ctx, o); err != nil {
+			if liveObj, err = cmp.dst.get(ctx, o); err != nil {
 				return err
 			}
 		}
@@ -317,10 +312,10 @@ func trackedBy(obj *unstructured.Unstructured) string {
 	return ns + "/" + name
 }
 
-// get reads obj's live counterpart from the API server; nil when it does not
-// exist.
-func (r *Reconciler) get(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	ri, err := r.resourceFor(obj)
+// get reads obj's live counterpart from t's API server; nil when it does
+// not exist.
+func (t *target) get(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	ri, err := t.resourceFor(obj)
 	if meta.IsNoMatchError(err) {
 		return nil, nil // its CRD comes with this sync
 	}
@@ -359,7 +354,7 @@ func (r *Reconciler) diffAndAssess(ctx context.Context, a *app.Application, cmp 
 			pairs = append(pairs, diff.Pair{Live: o})
 		}
 	}
-	results, err := diff.Compare(ctx, r.dry.runner(r), pairs, diff.Options{FieldManager: r.opts.FieldManager, Ignore: a.Spec.IgnoreDifferences})
+	results, err := diff.Compare(ctx, r.dry.runner(r, cmp.dst), pairs, diff.Options{FieldManager: r.opts.FieldManager, Ignore: a.Spec.IgnoreDifferences})
 	if err != nil {
 		return err
 	}

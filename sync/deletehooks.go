@@ -50,7 +50,7 @@ const (
 // annotation names a delete phase; any other object is no concern of the
 // deletion. Hooks from a repository or for an Application the policy
 // refuses are an error.
-func (r *Reconciler) deleteHooks(ctx context.Context, a *app.Application, pol admit.Policy) (map[DeletePhase][]*unstructured.Unstructured, error) {
+func (r *Reconciler) deleteHooks(ctx context.Context, dst *target, a *app.Application, pol admit.Policy) (map[DeletePhase][]*unstructured.Unstructured, error) {
 	rs, err := r.resolveSources(ctx, a.Spec.SourceList(), "")
 	if err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func (r *Reconciler) deleteHooks(ctx context.Context, a *app.Application, pol ad
 	if err != nil {
 		return nil, err
 	}
-	if err := r.watchTracked(ctx, a, res.Unstructured()); err != nil {
+	if err := r.watchTracked(ctx, dst, a, res.Unstructured()); err != nil {
 		return nil, err
 	}
 	hooks := map[DeletePhase][]*unstructured.Unstructured{}
@@ -77,7 +77,7 @@ func (r *Reconciler) deleteHooks(ctx context.Context, a *app.Application, pol ad
 		if v := pol.Application(); v != nil {
 			return nil, v // its project, every source's repository, its destination
 		}
-		namespaced, err := r.namespaced(o.GroupVersionKind())
+		namespaced, err := dst.namespaced(o.GroupVersionKind())
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", describe(o), err)
 		}
@@ -104,7 +104,7 @@ func (r *Reconciler) deleteHooks(ctx context.Context, a *app.Application, pol ad
 // succeeded before gyre restarted is not run again. A failed run stays and
 // blocks the deletion, unless the hook's delete policy is HookFailed: then
 // it is removed, and runs again at the next look.
-func (r *Reconciler) runDeleteHooks(ctx context.Context, a *app.Application, pol admit.Policy, phase DeletePhase, hooks []*unstructured.Unstructured) (time.Duration, error) {
+func (r *Reconciler) runDeleteHooks(ctx context.Context, dst *target, a *app.Application, pol admit.Policy, phase DeletePhase, hooks []*unstructured.Unstructured) (time.Duration, error) {
 	var errs []error
 	pending := false
 	for _, h := range hooks {
@@ -113,7 +113,7 @@ func (r *Reconciler) runDeleteHooks(ctx context.Context, a *app.Application, pol
 			errs = append(errs, err)
 			continue
 		}
-		runs, other, err := r.runsOf(ctx, a, h)
+		runs, other, err := r.runsOf(ctx, dst, a, h)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s hook %s: %w", phase, describe(h), err))
 			continue
@@ -122,7 +122,7 @@ func (r *Reconciler) runDeleteHooks(ctx context.Context, a *app.Application, pol
 			return o.GetAnnotations()[deleteRunAnnotation] == string(phase)
 		})
 		if i < 0 {
-			if err := r.startDeleteHook(ctx, a, pol, phase, h, p, runs, other); err != nil {
+			if err := r.startDeleteHook(ctx, dst, a, pol, phase, h, p, runs, other); err != nil {
 				errs = append(errs, fmt.Errorf("%s hook %s: %w", phase, describe(h), err))
 				continue
 			}
@@ -133,7 +133,7 @@ func (r *Reconciler) runDeleteHooks(ctx context.Context, a *app.Application, pol
 		done, failed, msg := r.hookOutcome(run)
 		switch {
 		case failed && p.HasDeletePolicy(HookFailed):
-			r.deleteRun(ctx, run)
+			r.deleteRun(ctx, dst, run)
 			errs = append(errs, fmt.Errorf("%s hook %s failed: %s; removed (HookFailed), it runs again at the next attempt", phase, app.KeyOf(run), msg))
 		case failed:
 			errs = append(errs, fmt.Errorf("%s hook %s failed: %s; the Application and its objects stay until it succeeds (delete the failed object to run it again, or remove the finalizer %s to delete without it)",
@@ -155,7 +155,7 @@ func (r *Reconciler) runDeleteHooks(ctx context.Context, a *app.Application, pol
 // asking the policy. A named hook's object that exists but is not a run for
 // this phase (a sync's run of the same hook, or its run in the other delete
 // phase) is deleted first.
-func (r *Reconciler) startDeleteHook(ctx context.Context, a *app.Application, pol admit.Policy, phase DeletePhase, h *unstructured.Unstructured, p ObjectPolicy, runs []*unstructured.Unstructured, other *unstructured.Unstructured) error {
+func (r *Reconciler) startDeleteHook(ctx context.Context, dst *target, a *app.Application, pol admit.Policy, phase DeletePhase, h *unstructured.Unstructured, p ObjectPolicy, runs []*unstructured.Unstructured, other *unstructured.Unstructured) error {
 	k := app.KeyOf(h)
 	current := other
 	if current == nil && h.GetName() != "" && len(runs) > 0 {
@@ -165,7 +165,7 @@ func (r *Reconciler) startDeleteHook(ctx context.Context, a *app.Application, po
 		return v
 	}
 	if current != nil {
-		if err := r.deletePreviousHook(ctx, h); err != nil {
+		if err := r.deletePreviousHook(ctx, dst, h); err != nil {
 			return fmt.Errorf("remove the earlier object: %w", err)
 		}
 	}
@@ -177,11 +177,11 @@ func (r *Reconciler) startDeleteHook(ctx context.Context, a *app.Application, po
 	if a.Spec.SyncPolicy != nil {
 		options = a.Spec.SyncPolicy.SyncOptions
 	}
-	desired, o, err := r.forTask(ctx, Task{Key: k, Desired: obj, Policy: p, Action: TaskRunHook}, writeOptions{Options: options})
+	desired, o, err := r.forTask(ctx, Task{Key: k, Desired: obj, Policy: p, Action: TaskRunHook}, writeOptions{Options: options, dst: dst})
 	if err != nil {
 		return err
 	}
-	if _, err := r.apply(ctx, desired, o); err != nil {
+	if _, err := r.apply(ctx, dst, desired, o); err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
 	r.log.Info("delete hook started", "app", a.Key(), "phase", phase, "hook", describe(h))
@@ -192,8 +192,8 @@ func (r *Reconciler) startDeleteHook(ctx context.Context, a *app.Application, po
 // deleteRunAnnotation and h's tracking id), newest first. For a named hook,
 // other is the object of that name when it is not such a run; an object of
 // that name that another Application or a person owns is an error.
-func (r *Reconciler) runsOf(ctx context.Context, a *app.Application, h *unstructured.Unstructured) (runs []*unstructured.Unstructured, other *unstructured.Unstructured, err error) {
-	ri, err := r.resourceFor(h)
+func (r *Reconciler) runsOf(ctx context.Context, dst *target, a *app.Application, h *unstructured.Unstructured) (runs []*unstructured.Unstructured, other *unstructured.Unstructured, err error) {
+	ri, err := dst.resourceFor(h)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -249,8 +249,8 @@ func (r *Reconciler) hookOutcome(run *unstructured.Unstructured) (done, failed b
 }
 
 // deleteRun deletes a hook's run, best effort.
-func (r *Reconciler) deleteRun(ctx context.Context, run *unstructured.Unstructured) error {
-	ri, err := r.resourceFor(run)
+func (r *Reconciler) deleteRun(ctx context.Context, dst *target, run *unstructured.Unstructured) error {
+	ri, err := dst.resourceFor(run)
 	if err != nil {
 		return err
 	}
@@ -265,20 +265,20 @@ func (r *Reconciler) deleteRun(ctx context.Context, run *unstructured.Unstructur
 // cleanUpDeleteHooks deletes the runs of hooks as their delete policies say:
 // a run that succeeded goes with HookSucceeded (the default of a hook that
 // runs only on deletion), one that failed with HookFailed; others stay.
-func (r *Reconciler) cleanUpDeleteHooks(ctx context.Context, a *app.Application, hooks []*unstructured.Unstructured) error {
+func (r *Reconciler) cleanUpDeleteHooks(ctx context.Context, dst *target, a *app.Application, hooks []*unstructured.Unstructured) error {
 	for _, h := range hooks {
 		p, err := PolicyOf(h)
 		if err != nil {
 			continue
 		}
-		runs, _, err := r.runsOf(ctx, a, h)
+		runs, _, err := r.runsOf(ctx, dst, a, h)
 		if err != nil {
 			return fmt.Errorf("delete hook %s: clean up: %w", describe(h), err)
 		}
 		for _, run := range runs {
 			done, failed, _ := r.hookOutcome(run)
 			if (done && p.HasDeletePolicy(HookSucceeded)) || (failed && p.HasDeletePolicy(HookFailed)) {
-				if err := r.deleteRun(ctx, run); err != nil {
+				if err := r.deleteRun(ctx, dst, run); err != nil {
 					return fmt.Errorf("delete hook %s: clean up: %w", app.KeyOf(run), err)
 				}
 			}
@@ -346,7 +346,7 @@ func (r *Reconciler) clearDeletionError(ctx context.Context, a *app.Application)
 // comparison first, and objects of a kind nothing else made gyre watch yet
 // would be missed and left behind. Kinds the API server no longer knows
 // have no objects left to delete.
-func (r *Reconciler) watchTracked(ctx context.Context, a *app.Application, rendered []*unstructured.Unstructured) error {
+func (r *Reconciler) watchTracked(ctx context.Context, dst *target, a *app.Application, rendered []*unstructured.Unstructured) error {
 	seen := map[schema.GroupVersionKind]bool{}
 	var gvks []schema.GroupVersionKind
 	add := func(gvk schema.GroupVersionKind) {
@@ -362,7 +362,7 @@ func (r *Reconciler) watchTracked(ctx context.Context, a *app.Application, rende
 		add(o.GroupVersionKind())
 	}
 	for _, gvk := range gvks {
-		if err := r.live.Watch(ctx, gvk); err != nil && !meta.IsNoMatchError(err) {
+		if err := dst.live.Watch(ctx, gvk); err != nil && !meta.IsNoMatchError(err) {
 			return err
 		}
 	}

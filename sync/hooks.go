@@ -28,7 +28,7 @@ type hookRun struct {
 func (r *Reconciler) startHook(ctx context.Context, t Task, w Wave, wo writeOptions) (hookRun, app.Change) {
 	run := hookRun{task: t, wave: w}
 	if t.Desired.GetName() != "" && slices.Contains(t.Policy.DeletePolicies, BeforeHookCreation) {
-		if err := r.deletePreviousHook(ctx, t.Desired); err != nil {
+		if err := r.deletePreviousHook(ctx, wo.dst, t.Desired); err != nil {
 			return run, change(t, w, app.ActionFailed, fmt.Sprintf("%s: remove previous hook: %v", t.Key, err))
 		}
 	}
@@ -36,7 +36,7 @@ func (r *Reconciler) startHook(ctx context.Context, t Task, w Wave, wo writeOpti
 	if err != nil {
 		return run, change(t, w, app.ActionFailed, fmt.Sprintf("%s: create hook: %v", t.Key, err))
 	}
-	obj, err := r.apply(ctx, desired, o)
+	obj, err := r.apply(ctx, wo.dst, desired, o)
 	if err != nil {
 		return run, change(t, w, app.ActionFailed, fmt.Sprintf("%s: create hook: %v", t.Key, err))
 	}
@@ -49,7 +49,7 @@ func (r *Reconciler) startHook(ctx context.Context, t Task, w Wave, wo writeOpti
 
 // finishHooks records how the wave's hooks ended and applies their delete
 // policies.
-func (r *Reconciler) finishHooks(ctx context.Context, hooks []hookRun, cs *app.ChangeSet, succeeded bool) {
+func (r *Reconciler) finishHooks(ctx context.Context, dst *target, hooks []hookRun, cs *app.ChangeSet, succeeded bool) {
 	for _, h := range hooks {
 		phase, policy := app.OperationSucceeded, HookSucceeded
 		if !succeeded {
@@ -62,7 +62,7 @@ func (r *Reconciler) finishHooks(ctx context.Context, hooks []hookRun, cs *app.C
 			}
 		}
 		if slices.Contains(h.task.Policy.DeletePolicies, policy) {
-			ri, err := r.resourceFor(h.obj)
+			ri, err := dst.resourceFor(h.obj)
 			if err == nil {
 				ri.Delete(ctx, h.obj.GetName(), metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
 			}
@@ -88,16 +88,16 @@ func (r *Reconciler) runSyncFail(ctx context.Context, plan *Plan, wo writeOption
 	for i, run := range runs {
 		objs[i] = run.obj
 	}
-	err := r.waitHealthy(ctx, objs, r.opts.WaveTimeout)
-	r.finishHooks(ctx, runs, cs, err == nil)
+	err := r.waitHealthy(ctx, wo.dst, objs, r.opts.WaveTimeout)
+	r.finishHooks(ctx, wo.dst, runs, cs, err == nil)
 }
 
 // deletePreviousHook deletes the previous run of a hook, if there is one,
 // and waits until it is gone. The live object is read first, and deleted
 // (with its uid as a precondition) only when its tracking id is the hook's
 // own: a hook never replaces an object it does not own.
-func (r *Reconciler) deletePreviousHook(ctx context.Context, hook *unstructured.Unstructured) error {
-	ri, err := r.resourceFor(hook)
+func (r *Reconciler) deletePreviousHook(ctx context.Context, dst *target, hook *unstructured.Unstructured) error {
+	ri, err := dst.resourceFor(hook)
 	if err != nil {
 		return err
 	}

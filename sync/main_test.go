@@ -22,6 +22,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/gyre-cd/gyre/app"
+	clusters "github.com/gyre-cd/gyre/cluster"
 	"github.com/gyre-cd/gyre/helmrepo"
 	"github.com/gyre-cd/gyre/localcluster/clustertest"
 	"github.com/gyre-cd/gyre/render"
@@ -46,6 +47,9 @@ var (
 	// chartLog holds everything the chart cache logged, for tests that
 	// look for leaked secrets.
 	chartLog = &testsupport.LockedBuffer{}
+	// clusterRegistry is the shared Reconciler's clusters: the embedded
+	// one, and the workload clusters tests register (see clusters_test.go).
+	clusterRegistry *clusters.Registry
 )
 
 func TestMain(m *testing.M) {
@@ -80,8 +84,13 @@ func TestMain(m *testing.M) {
 			sandbox.Close()
 			return nil, err
 		}
+		clusterRegistry = clusters.NewRegistry(cfg, slog.New(slog.DiscardHandler))
+		if err := clusterRegistry.Watch(context.Background(), c.Client, "gyre"); err != nil {
+			return nil, err
+		}
 		r, err := New(cfg, src, Options{Logger: slog.New(slog.DiscardHandler), WaveTimeout: 30 * time.Second, Render: render.CacheOptions{Sandbox: sandbox},
-			Observer: observed, ReleaseInterval: 100 * time.Millisecond, NamespaceIdleTimeout: releaseAfter, Charts: charts, Health: healthChecker})
+			Observer: observed, ReleaseInterval: 100 * time.Millisecond, NamespaceIdleTimeout: releaseAfter, Charts: charts, Health: healthChecker,
+			Clusters: clusterRegistry, ClusterProbeInterval: 100 * time.Millisecond})
 		if err != nil {
 			sandbox.Close()
 			return nil, err
@@ -103,7 +112,7 @@ func TestMain(m *testing.M) {
 			return nil, fmt.Errorf("reconciler not ready: %w", err)
 		}
 		reconciler = r
-		return func() { cancel(); <-done; sandbox.Close(); os.RemoveAll(dir) }, nil
+		return func() { cancel(); <-done; sandbox.Close(); stopWorkloadClusters(); os.RemoveAll(dir) }, nil
 	}))
 }
 

@@ -390,20 +390,20 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 	if err != nil {
 		return cs, fmt.Errorf("refused, nothing was applied: %w", err)
 	}
-	if err := r.admitHooks(ctx, cmp.policy, plan); err != nil {
+	if err := r.admitHooks(ctx, cmp.dst, cmp.policy, plan); err != nil {
 		return cs, fmt.Errorf("refused, nothing was applied: %w", err)
 	}
 	pending := "" // a namespace this sync would create but a dry run does not
 	if ns := a.Spec.Destination.Namespace; options.True(app.OptionCreateNamespace) && ns != "" {
 		if !p.DryRun {
-			if err := r.ensureNamespace(ctx, ns); err != nil {
+			if err := r.ensureNamespace(ctx, cmp.dst, ns); err != nil {
 				return cs, err
 			}
-		} else if _, err := r.dyn.Resource(namespaces).Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		} else if _, err := cmp.dst.dyn.Resource(namespaces).Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 			pending = ns
 		}
 	}
-	wo := writeOptions{Options: options, Ignore: a.Spec.IgnoreDifferences}
+	wo := writeOptions{Options: options, Ignore: a.Spec.IgnoreDifferences, dst: cmp.dst}
 	if failed := r.preflight(ctx, plan, wo, pending, cs); failed > 0 {
 		return cs, fmt.Errorf("%d object(s) failed validation, nothing was applied: %s", failed, firstFailure(cs))
 	}
@@ -423,7 +423,7 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 				cs.Resources = append(cs.Resources, pruneChange(t, w, app.ActionSkipped, t.Reason))
 				continue
 			}
-			cs.Resources = append(cs.Resources, r.prune(ctx, a, cmp.policy, t, w, options))
+			cs.Resources = append(cs.Resources, r.prune(ctx, cmp.dst, a, cmp.policy, t, w, options))
 		}
 		for _, t := range w.Tasks {
 			switch t.Action {
@@ -455,12 +455,12 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 		}
 		last := i == len(plan.Waves)-1
 		if !last || len(hooks) > 0 {
-			if err := r.waitHealthy(ctx, applied, r.opts.WaveTimeout); err != nil {
-				r.finishHooks(ctx, hooks, cs, false)
+			if err := r.waitHealthy(ctx, cmp.dst, applied, r.opts.WaveTimeout); err != nil {
+				r.finishHooks(ctx, cmp.dst, hooks, cs, false)
 				r.runSyncFail(ctx, plan, wo, cs)
 				return cs, fmt.Errorf("%s wave %d: %w", w.Phase, w.Wave, err)
 			}
-			r.finishHooks(ctx, hooks, cs, true)
+			r.finishHooks(ctx, cmp.dst, hooks, cs, true)
 			progress(cs, fmt.Sprintf("%s wave %d healthy", w.Phase, w.Wave))
 		}
 	}
@@ -520,7 +520,7 @@ func (r *Reconciler) applyTask(ctx context.Context, t Task, w Wave, wo writeOpti
 	if o.Replace {
 		verb = "replace"
 	}
-	out, err := r.apply(ctx, desired, o)
+	out, err := r.apply(ctx, wo.dst, desired, o)
 	if err != nil {
 		return nil, change(t, w, app.ActionFailed, fmt.Sprintf("%s: %s failed: %v", t.Key, verb, err))
 	}
@@ -528,7 +528,7 @@ func (r *Reconciler) applyTask(ctx context.Context, t Task, w Wave, wo writeOpti
 		// Its kind may be new to the live cache (a custom resource whose
 		// definition came with this sync): watch it, or the wave would
 		// wait for it in vain.
-		if err := r.live.Watch(ctx, out.GroupVersionKind()); err != nil {
+		if err := wo.dst.live.Watch(ctx, out.GroupVersionKind()); err != nil {
 			r.log.Warn("cannot watch a created object's kind", "object", t.Key, "err", err)
 		}
 	}
@@ -556,13 +556,13 @@ func (r *Reconciler) preflight(ctx context.Context, plan *Plan, wo writeOptions,
 			if t.Action != TaskApply || t.Desired == nil || (pendingNamespace != "" && t.Desired.GetNamespace() == pendingNamespace) {
 				continue
 			}
-			if _, err := r.resourceFor(t.Desired); err != nil {
+			if _, err := wo.dst.resourceFor(t.Desired); err != nil {
 				continue // CRD not installed yet
 			}
 			desired, o, err := r.forTask(ctx, t, wo)
 			if err == nil {
 				o.DryRun = true
-				_, err = r.apply(ctx, desired, o)
+				_, err = r.apply(ctx, wo.dst, desired, o)
 			}
 			if err != nil {
 				failed++
@@ -606,9 +606,9 @@ var namespaces = schema.GroupVersionResource{Version: "v1", Resource: "namespace
 
 // ensureNamespace creates the destination namespace if it does not exist. It
 // carries no tracking id: gyre never prunes a namespace it created this way.
-func (r *Reconciler) ensureNamespace(ctx context.Context, name string) error {
+func (r *Reconciler) ensureNamespace(ctx context.Context, dst *target, name string) error {
 	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}}
-	if _, err := r.apply(ctx, ns, applyOptions{Force: false}); err != nil {
+	if _, err := r.apply(ctx, dst, ns, applyOptions{Force: false}); err != nil {
 		return fmt.Errorf("Namespace/%s: create: %w", name, err)
 	}
 	return nil

@@ -35,9 +35,9 @@ func pruneChange(t Task, w Wave, action app.Action, msg string) app.Change {
 // it again and checking that its tracking id still names this Application.
 // The deletion propagates as the PrunePropagationPolicy option says:
 // foreground (the default, as in Argo CD), background or orphan.
-func (r *Reconciler) prune(ctx context.Context, a *app.Application, pol admit.Policy, t Task, w Wave, options app.SyncOptions) app.Change {
+func (r *Reconciler) prune(ctx context.Context, dst *target, a *app.Application, pol admit.Policy, t Task, w Wave, options app.SyncOptions) app.Change {
 	c := pruneChange(t, w, "", "")
-	ri, err := r.resourceFor(t.Live)
+	ri, err := dst.resourceFor(t.Live)
 	if err != nil {
 		c.Action, c.Message = app.ActionFailed, fmt.Sprintf("%s: prune: %v", t.Key, err)
 		return c
@@ -90,14 +90,18 @@ func (r *Reconciler) finalize(ctx context.Context, a *app.Application) (time.Dur
 	if !slices.Contains(a.Finalizers, ResourcesFinalizer) {
 		return 0, nil
 	}
-	pol := r.policy(a)
-	hooks, err := r.deleteHooks(ctx, a, pol)
+	dst, err := r.targetFor(a)
+	if err != nil {
+		return r.blockDeletion(ctx, a, err)
+	}
+	pol := r.policy(a, dst)
+	hooks, err := r.deleteHooks(ctx, dst, a, pol)
 	if err != nil {
 		return r.blockDeletion(ctx, a, fmt.Errorf("cannot read the delete hooks of the Application's current render: %w (remove the finalizer %s to delete it without them)", err, ResourcesFinalizer))
 	}
 	done := deleteHooksDone(a)
 	if !done[PreDelete] && len(hooks[PreDelete]) > 0 {
-		wait, err := r.runDeleteHooks(ctx, a, pol, PreDelete, hooks[PreDelete])
+		wait, err := r.runDeleteHooks(ctx, dst, a, pol, PreDelete, hooks[PreDelete])
 		if err != nil {
 			return r.blockDeletion(ctx, a, err)
 		}
@@ -108,12 +112,12 @@ func (r *Reconciler) finalize(ctx context.Context, a *app.Application) (time.Dur
 			return 0, err
 		}
 	}
-	pending, err := r.deleteManaged(ctx, a, pol)
+	pending, err := r.deleteManaged(ctx, dst, a, pol)
 	if err != nil || pending {
 		return 200 * time.Millisecond, err // look again until they are gone
 	}
 	if !done[PostDelete] && len(hooks[PostDelete]) > 0 {
-		wait, err := r.runDeleteHooks(ctx, a, pol, PostDelete, hooks[PostDelete])
+		wait, err := r.runDeleteHooks(ctx, dst, a, pol, PostDelete, hooks[PostDelete])
 		if err != nil {
 			return r.blockDeletion(ctx, a, err)
 		}
@@ -124,7 +128,7 @@ func (r *Reconciler) finalize(ctx context.Context, a *app.Application) (time.Dur
 			return 0, err
 		}
 	}
-	if err := r.cleanUpDeleteHooks(ctx, a, append(hooks[PreDelete], hooks[PostDelete]...)); err != nil {
+	if err := r.cleanUpDeleteHooks(ctx, dst, a, append(hooks[PreDelete], hooks[PostDelete]...)); err != nil {
 		return 0, err
 	}
 	finalizers := slices.DeleteFunc(slices.Clone(a.Finalizers), func(f string) bool { return f == ResourcesFinalizer })
@@ -142,9 +146,9 @@ func (r *Reconciler) finalize(ctx context.Context, a *app.Application) (time.Dur
 // precondition), its sync options do not keep it (Delete=false), it is not
 // a run of a delete hook (those are cleaned up last), and admission allows
 // it: gyre's own CRDs and installation, and kinds the Project forbids, stay.
-func (r *Reconciler) deleteManaged(ctx context.Context, a *app.Application, pol admit.Policy) (pending bool, err error) {
+func (r *Reconciler) deleteManaged(ctx context.Context, dst *target, a *app.Application, pol admit.Policy) (pending bool, err error) {
 	self := a.Namespace + "/" + a.Name
-	for _, obj := range r.live.Managed(a.Namespace, a.Name) {
+	for _, obj := range dst.live.Managed(a.Namespace, a.Name) {
 		if keptOnDelete(obj) {
 			continue
 		}
@@ -152,7 +156,7 @@ func (r *Reconciler) deleteManaged(ctx context.Context, a *app.Application, pol 
 			continue
 		}
 		k := app.KeyOf(obj)
-		ri, err := r.resourceFor(obj)
+		ri, err := dst.resourceFor(obj)
 		if err != nil {
 			return false, err
 		}

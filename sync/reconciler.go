@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gyre-cd/gyre/app"
+	clusters "github.com/gyre-cd/gyre/cluster"
 	"github.com/gyre-cd/gyre/health"
 	"github.com/gyre-cd/gyre/helmrepo"
 	"github.com/gyre-cd/gyre/live"
@@ -18,7 +19,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
@@ -76,6 +76,12 @@ type Options struct {
 	// change set; the rest are counted in their summaries and served in
 	// full by the API (see fullstatus.go). Default 500.
 	StatusResourceLimit int
+	// Clusters resolves Application destinations to clusters. Nil knows
+	// only the cluster at New's cfg (in-cluster).
+	Clusters *clusters.Registry
+	// ClusterProbeInterval is how often a remote cluster is asked whether
+	// it answers. Default 10s.
+	ClusterProbeInterval time.Duration
 	// Health checks the health of live objects, for the Application's
 	// health, the waits between waves, hooks and the resource tree: custom
 	// checks (SetCustom) first, the built-in rules after. Nil uses the
@@ -86,7 +92,8 @@ type Options struct {
 // DefaultOptions returns the defaults described on Options.
 func DefaultOptions() Options {
 	return Options{Workers: 8, ResyncPeriod: 3 * time.Minute, FieldManager: "gyre", WaveTimeout: 5 * time.Minute, SystemNamespace: "gyre",
-		ReleaseInterval: time.Minute, NamespaceIdleTimeout: 10 * time.Minute, StatusResourceLimit: app.DefaultStatusLimits().Objects}
+		ReleaseInterval: time.Minute, NamespaceIdleTimeout: 10 * time.Minute, StatusResourceLimit: app.DefaultStatusLimits().Objects,
+		ClusterProbeInterval: 10 * time.Second}
 }
 
 func (o *Options) setDefaults() {
@@ -124,18 +131,23 @@ func (o *Options) setDefaults() {
 	if o.StatusResourceLimit <= 0 {
 		o.StatusResourceLimit = d.StatusResourceLimit
 	}
+	if o.ClusterProbeInterval <= 0 {
+		o.ClusterProbeInterval = d.ClusterProbeInterval
+	}
 }
 
 // Reconciler drives every Application through the data path; see the package
 // documentation.
 type Reconciler struct {
-	opts     Options
-	log      *slog.Logger
-	dyn      dynamic.Interface
-	disco    discovery.DiscoveryInterface
-	source   *source.Cache
-	renders  *render.Cache
-	live     *live.Cache
+	opts    Options
+	log     *slog.Logger
+	dyn     dynamic.Interface // the home cluster's: Applications, Projects
+	source  *source.Cache
+	renders *render.Cache
+	// home is the cluster gyre runs in as a destination; targets holds
+	// the others by server, built when first used (see clusters.go).
+	home     *target
+	targets  map[string]*target
 	queue    workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	apps     cache.SharedIndexInformer
 	projects cache.SharedIndexInformer
@@ -146,11 +158,13 @@ type Reconciler struct {
 	deps dependencyIndex
 
 	mu          gosync.Mutex
-	caps        *render.Capabilities
+	runCtx      context.Context // Start's, which remote targets run in
 	started     bool
 	working     bool
 	subscribers []func(types.NamespacedName)
 	decoded     map[types.NamespacedName]decodedApp
+	// refreshes are the Applications Refresh asked to compare.
+	refreshes map[types.NamespacedName]bool
 	// chartUsers holds, per Application, the identities of the chart
 	// repositories its kustomizations' helmCharts were last fetched from,
 	// so that a new chart version there re-queues it.
@@ -169,11 +183,10 @@ type decodedApp struct {
 // through src.
 func New(cfg *rest.Config, src *source.Cache, opts Options) (*Reconciler, error) {
 	opts.setDefaults()
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
+	if opts.Clusters == nil {
+		opts.Clusters = clusters.NewRegistry(cfg, opts.Logger)
 	}
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -181,9 +194,9 @@ func New(cfg *rest.Config, src *source.Cache, opts Options) (*Reconciler, error)
 		opts:    opts,
 		log:     opts.Logger,
 		dyn:     dyn,
-		disco:   disco,
 		source:  src,
 		renders: render.NewCache(opts.Render),
+		targets: map[string]*target{},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedMaxOfRateLimiter(
 				workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](100*time.Millisecond, 2*time.Minute),
@@ -191,16 +204,17 @@ func New(cfg *rest.Config, src *source.Cache, opts Options) (*Reconciler, error)
 			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "applications"}),
 		dry: newDryRunMemo(),
 	}
-	r.live, err = live.New(cfg, live.Options{OnChange: func(k types.NamespacedName) { r.queue.Add(k) }, Logger: opts.Logger, Namespaces: opts.Namespaces,
-		IdleTimeout: opts.NamespaceIdleTimeout, Now: opts.Now, Health: opts.Health})
-	if err != nil {
+	in, _ := opts.Clusters.Get(clusters.InClusterServer)
+	in = &clusters.Cluster{Name: in.Name, Server: in.Server, Config: cfg}
+	if r.home, err = r.newTarget(in, true); err != nil {
 		return nil, err
 	}
+	opts.Clusters.OnChange(r.clusterChanged)
 	return r, nil
 }
 
-// Live returns the live-state cache, for the resource tree.
-func (r *Reconciler) Live() *live.Cache { return r.live }
+// Live returns the live-state cache of the cluster gyre runs in.
+func (r *Reconciler) Live() *live.Cache { return r.home.live }
 
 // Run starts the watches and then works the queue until ctx is done: Start
 // followed by Work, for a process that is the only one reconciling.
@@ -223,8 +237,10 @@ func (r *Reconciler) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	r.live.Start(ctx)
-	r.refreshCapabilities()
+	r.mu.Lock()
+	r.runCtx = ctx
+	r.mu.Unlock()
+	r.start(ctx, r.home)
 
 	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.dyn, 0, r.opts.Namespace, nil)
 	r.apps = f.ForResource(app.GroupVersionResource()).Informer()
@@ -294,7 +310,7 @@ func (r *Reconciler) Ready() bool {
 	r.mu.Lock()
 	started := r.started
 	r.mu.Unlock()
-	return started && r.live.HasSynced()
+	return started && r.home.live.HasSynced()
 }
 
 // RefreshAnnotation on an Application asks the working replica to look at
@@ -303,13 +319,48 @@ func (r *Reconciler) Ready() bool {
 // pass refresh requests on this way, and so can anyone with kubectl.
 const RefreshAnnotation = "gyre.dev/refresh"
 
-// Refresh asks for an immediate comparison of an Application.
+// Refresh asks for an immediate comparison of an Application, with the
+// cached ref listings of its repositories dropped so that a push is seen
+// at once. The comparison records reconciledAt even when nothing changed,
+// so that a caller can see it was made.
 func (r *Reconciler) Refresh(key types.NamespacedName) {
-	if r.isWorking() {
-		r.queue.Add(key)
+	if !r.isWorking() {
+		r.annotateRefresh(key)
 		return
 	}
-	r.annotateRefresh(key)
+	if a, ok := r.Application(key); ok {
+		r.refreshSources(a.Spec.SourceList())
+	}
+	r.mu.Lock()
+	if r.refreshes == nil {
+		r.refreshes = map[types.NamespacedName]bool{}
+	}
+	r.refreshes[key] = true
+	r.mu.Unlock()
+	r.queue.Add(key)
+}
+
+// refreshKey marks the context of a comparison someone asked for (Refresh
+// or the RefreshAnnotation): its status is written even when unchanged.
+type refreshKey struct{}
+
+// refreshContext returns ctx marked when a refresh of a was asked for, and
+// takes the request.
+func (r *Reconciler) refreshContext(ctx context.Context, a *app.Application) context.Context {
+	r.mu.Lock()
+	asked := r.refreshes[a.Key()]
+	delete(r.refreshes, a.Key())
+	r.mu.Unlock()
+	if _, annotated := a.Annotations[RefreshAnnotation]; !asked && !annotated {
+		return ctx
+	}
+	return context.WithValue(ctx, refreshKey{}, true)
+}
+
+// isRefresh reports whether ctx is a requested comparison's.
+func isRefresh(ctx context.Context) bool {
+	asked, _ := ctx.Value(refreshKey{}).(bool)
+	return asked
 }
 
 // RefreshAll asks for an immediate comparison of every Application, when
@@ -387,7 +438,13 @@ func (r *Reconciler) RefreshRepository(repoURL, revision string) []types.Namespa
 		}
 		if pushed {
 			keys = append(keys, a.Key())
-			r.Refresh(a.Key())
+			// Compared again, but its status is written only if the push
+			// changed something: a push costs unchanged apps no write.
+			if r.isWorking() {
+				r.queue.Add(a.Key())
+			} else {
+				r.annotateRefresh(a.Key())
+			}
 		}
 	}
 	return keys
@@ -554,6 +611,7 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (t
 		return 0, errGone
 	}
 	a := shared.DeepCopy()
+	ctx = r.refreshContext(hardRefreshContext(ctx, a), a)
 	if err := r.takeRefreshRequest(ctx, a); err != nil {
 		return 0, err
 	}
@@ -610,45 +668,23 @@ const errorBackoff = 30 * time.Second
 // status write met a newer object.
 const conflictRetry = 20 * time.Millisecond
 
-func (r *Reconciler) refreshCapabilities() {
-	caps := &render.Capabilities{}
-	if v, err := r.disco.ServerVersion(); err == nil {
-		caps.KubeVersion = v.GitVersion
-	}
-	if _, lists, err := r.disco.ServerGroupsAndResources(); err == nil || len(lists) > 0 {
-		seen := map[string]bool{}
-		for _, l := range lists {
-			if !seen[l.GroupVersion] {
-				seen[l.GroupVersion] = true
-				caps.APIVersions = append(caps.APIVersions, l.GroupVersion)
-			}
-			for _, res := range l.APIResources {
-				caps.APIVersions = append(caps.APIVersions, l.GroupVersion+"/"+res.Kind)
-			}
-		}
-	}
-	r.mu.Lock()
-	r.caps = caps
-	r.mu.Unlock()
-}
-
-func (r *Reconciler) capabilities() *render.Capabilities {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.caps
-}
-
 // Tree returns the resource tree of a: the objects its status lists, with
 // what the cluster made from them below.
 func (r *Reconciler) Tree(a *app.Application) []app.TreeNode {
 	resources := r.listedResources(a)
+	t, _ := r.existingTarget(a)
 	inputs := make([]live.TreeInput, 0, len(resources))
 	for _, res := range resources {
 		in := live.TreeInput{Key: res.Key(), Version: res.Version, Sync: res.Status}
-		if obj, ok := r.live.Get(res.Key()); ok {
-			in.Live = obj
+		if t != nil {
+			if obj, ok := t.live.Get(res.Key()); ok {
+				in.Live = obj
+			}
 		}
 		inputs = append(inputs, in)
 	}
-	return r.live.Tree(a.Namespace, a.Name, inputs)
+	if t == nil {
+		return nil // its cluster has not been reached yet
+	}
+	return t.live.Tree(a.Namespace, a.Name, inputs)
 }

@@ -43,6 +43,7 @@ func (r *Reconciler) forgetApp(key types.NamespacedName) {
 	r.mu.Lock()
 	delete(r.decoded, key)
 	delete(r.chartUsers, key)
+	delete(r.refreshes, key)
 	r.mu.Unlock()
 	r.full.forget(key)
 	if f, ok := r.opts.Observer.(Forgetter); ok {
@@ -71,7 +72,7 @@ func (r *Reconciler) releaseLoop(ctx context.Context) {
 func (r *Reconciler) releaseUnused() {
 	apps := r.Applications()
 	repos := make([]string, 0, len(apps))
-	var namespaces, chartKeys []string
+	var chartKeys []string
 	present := make(map[types.NamespacedName]bool, len(apps))
 	for _, a := range apps {
 		present[a.Key()] = true
@@ -81,9 +82,6 @@ func (r *Reconciler) releaseUnused() {
 			} else {
 				repos = append(repos, src.RepoURL)
 			}
-		}
-		if ns := a.Spec.Destination.Namespace; ns != "" {
-			namespaces = append(namespaces, ns)
 		}
 	}
 	r.mu.Lock()
@@ -108,7 +106,5 @@ func (r *Reconciler) releaseUnused() {
 	if released := r.source.Retain(repos); len(released) > 0 {
 		r.log.Info("released the git caches of repositories no application uses", "repos", released)
 	}
-	if stopped := r.live.RetainNamespaces(namespaces); len(stopped) > 0 {
-		r.log.Info("stopped watching namespaces no application deploys to", "namespaces", stopped)
-	}
+	r.releaseTargets(apps)
 }

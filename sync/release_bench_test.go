@@ -32,7 +32,7 @@ func measure(b *testing.B) usage {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	u := usage{heapMiB: float64(m.HeapInuse) / (1 << 20), goroutines: float64(runtime.NumGoroutine()), gitDirs: float64(len(repoDirs(b)))}
-	for _, st := range reconciler.live.Stats() {
+	for _, st := range reconciler.home.live.Stats() {
 		u.cached += float64(st.Objects)
 		u.watches++
 	}

@@ -125,7 +125,7 @@ func newDir(t testing.TB, before []string) string {
 // watchesNamespace reports whether the shared live cache watches ns for
 // descendants.
 func watchesNamespace(ns string) bool {
-	for _, st := range reconciler.live.Stats() {
+	for _, st := range reconciler.home.live.Stats() {
 		if st.Namespace == ns && !st.Managed {
 			return true
 		}

@@ -126,7 +126,7 @@ func (r *Reconciler) renderSources(ctx context.Context, a *app.Application, rs [
 // helmCharts name; the cache key holds the revision of each.
 func (r *Reconciler) render(ctx context.Context, a *app.Application, rs []resolved, i int) (*render.Result, error) {
 	s := rs[i]
-	opts := RenderOptions(a, s.src, r.capabilities())
+	opts := RenderOptions(a, s.src, r.capabilitiesFor(a))
 	dir := s.src.Path
 	if s.chart != nil {
 		dir = s.chart.Name
@@ -150,7 +150,7 @@ func (r *Reconciler) render(ctx context.Context, a *app.Application, rs []resolv
 		}
 	}
 	key := strings.Join(keyRevs, ",")
-	if res, ok := r.renders.Get(render.NewKey(key, dir, opts)); ok {
+	if res, ok := r.cachedRender(ctx, render.NewKey(key, dir, opts)); ok {
 		return res, nil
 	}
 	start := time.Now()
@@ -229,7 +229,7 @@ func (r *Reconciler) mountKustomizeCharts(ctx context.Context, a *app.Applicatio
 	if r.opts.Charts == nil {
 		return fmt.Errorf("%s: helmCharts %q from %s: %w", refs[0].File, refs[0].Name, source.Redact(refs[0].Repo), errNoCharts)
 	}
-	pol := r.policy(a)
+	pol := r.policy(a, nil)
 	charts := map[string]fs.FS{}
 	used := map[string]bool{}
 	defer func() {

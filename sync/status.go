@@ -28,6 +28,10 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 	var refused *admit.Violation
 	var invalid *app.SpecError
 	isInvalid := errors.As(cmp.err, &invalid)
+	var unusable *ClusterError
+	if !errors.As(cmp.err, &unusable) {
+		st.RemoveCondition(app.ConditionClusterError)
+	}
 	if c := st.FindCondition(app.ConditionInvalidSpecError); !isInvalid && c != nil && strings.HasPrefix(c.Message, app.SpecErrorPrefix) {
 		st.RemoveCondition(app.ConditionInvalidSpecError) // fixed; a rejected operation's condition stays
 	}
@@ -37,6 +41,11 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 		st.SetCondition(app.ConditionInvalidSpecError, invalid.Error(), now)
 		st.RemoveCondition(app.ConditionComparisonError)
 		st.Sync.Status = app.SyncUnknown
+	} else if unusable != nil {
+		st.SetCondition(app.ConditionClusterError, unusable.Error(), now)
+		st.RemoveCondition(app.ConditionComparisonError)
+		st.Sync.Status = app.SyncUnknown
+		st.Health = app.HealthState{Status: app.HealthUnknown, Message: unusable.Error()}
 	} else if errors.As(cmp.err, &refused) {
 		// The Application itself is refused (its project, repository or
 		// destination): say so as what it is, not as a comparison error.
@@ -84,7 +93,7 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 	setDependencyConditions(a, st, r.checkDependencies(a), now)
 	st.ObservedGeneration = a.Generation
 	r.boundStatus(a.Key(), st) // as it will be written, to compare with what was
-	if sameStatus(&a.Status, st) {
+	if sameStatus(&a.Status, st) && !isRefresh(ctx) {
 		return a, nil
 	}
 	st.ReconciledAt = &metav1.Time{Time: now}

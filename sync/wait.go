@@ -18,13 +18,13 @@ const waitPoll = 20 * time.Millisecond
 // health), as seen in the live cache at or after the applied generation. A
 // Degraded object fails the wait at once; the timeout fails it with what is
 // still not ready.
-func (r *Reconciler) waitHealthy(ctx context.Context, applied []*unstructured.Unstructured, timeout time.Duration) error {
+func (r *Reconciler) waitHealthy(ctx context.Context, dst *target, applied []*unstructured.Unstructured, timeout time.Duration) error {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(waitPoll)
 	defer tick.Stop()
 	for {
-		pending, err := r.pendingHealth(applied)
+		pending, err := r.pendingHealth(dst, applied)
 		if err != nil {
 			return err
 		}
@@ -43,11 +43,11 @@ func (r *Reconciler) waitHealthy(ctx context.Context, applied []*unstructured.Un
 
 // pendingHealth lists the objects that are not healthy yet, or returns an
 // error naming the first Degraded one.
-func (r *Reconciler) pendingHealth(applied []*unstructured.Unstructured) ([]string, error) {
+func (r *Reconciler) pendingHealth(dst *target, applied []*unstructured.Unstructured) ([]string, error) {
 	var pending []string
 	for _, want := range applied {
 		k := app.KeyOf(want)
-		live, ok := r.live.Get(k)
+		live, ok := dst.live.Get(k)
 		if !ok || live.GetUID() != want.GetUID() || live.GetGeneration() < want.GetGeneration() {
 			pending = append(pending, k.String()+": waiting for the cluster to report it")
 			continue

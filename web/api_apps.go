@@ -232,7 +232,13 @@ func (s *Server) getTree(w http.ResponseWriter, _ *http.Request, a *app.Applicat
 	writeJSON(w, http.StatusOK, TreeResponse{Nodes: nodes})
 }
 
+// getDiff compares the Application with git now, or with its render at
+// ?revision=REF (see getRevisionDiff).
 func (s *Server) getDiff(w http.ResponseWriter, r *http.Request, a *app.Application) {
+	if rev := strings.TrimSpace(r.URL.Query().Get("revision")); rev != "" {
+		s.getRevisionDiff(w, r, a, rev)
+		return
+	}
 	key := a.Key()
 	results, err := s.opts.Backend.Diff(r.Context(), key)
 	if err != nil {

@@ -63,9 +63,9 @@ func TestCreateApp(t *testing.T) {
 		}
 	})
 	t.Run("invalid spec", func(t *testing.T) {
-		bad := strings.Replace(appJSON("apps", "bad", "", "deploy"), `"destination":{`, `"destination":{"server":"https://elsewhere:6443",`, 1)
+		bad := strings.Replace(appJSON("apps", "bad", "", "deploy"), `"destination":{`, `"destination":{"server":"https://elsewhere:6443","name":"elsewhere",`, 1)
 		code, body := ts.do(t, http.MethodPost, "/api/v1/applications", adminToken, bad)
-		wantError(t, code, body, http.StatusBadRequest, "spec.destination.server")
+		wantError(t, code, body, http.StatusBadRequest, "spec.destination: set server or name")
 		if _, ok := ts.backend.Application(types.NamespacedName{Namespace: "apps", Name: "bad"}); ok {
 			t.Error("an invalid Application was created")
 		}
@@ -121,7 +121,7 @@ func TestPatchApp(t *testing.T) {
 		code              int
 		want              string
 	}{
-		{"invalid after merge", adminToken, `{"spec": {"destination": {"server": "https://elsewhere:6443"}}}`, http.StatusBadRequest, "spec.destination.server"},
+		{"invalid after merge", adminToken, `{"spec": {"destination": {"server": "https://elsewhere:6443", "name": "elsewhere"}}}`, http.StatusBadRequest, "spec.destination: set server or name"},
 		{"unknown field", adminToken, `{"spec": {"sorce": {}}}`, http.StatusBadRequest, "sorce"},
 		{"not spec", adminToken, `{"metadata": {"name": "x"}}`, http.StatusBadRequest, "metadata"},
 		{"empty", adminToken, ``, http.StatusBadRequest, "merge patch"},

@@ -42,7 +42,7 @@ func (s *Server) getResource(w http.ResponseWriter, r *http.Request, a *app.Appl
 		writeError(w, err)
 		return
 	}
-	obj, err := s.opts.Cluster.Resource(r.Context(), key, version)
+	obj, err := s.opts.Cluster.Resource(r.Context(), a, key, version)
 	if err != nil {
 		writeError(w, fmt.Errorf("%s: %w", key, err))
 		return
@@ -57,7 +57,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request, a *app.Applic
 		writeError(w, err)
 		return
 	}
-	events, err := s.opts.Cluster.Events(r.Context(), key)
+	events, err := s.opts.Cluster.Events(r.Context(), a, key)
 	if err != nil {
 		writeError(w, fmt.Errorf("events of %s: %w", key, err))
 		return

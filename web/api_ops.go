@@ -93,8 +93,18 @@ func (s *Server) request(w http.ResponseWriter, r *http.Request, a *app.Applicat
 	writeJSON(w, http.StatusAccepted, Accepted{Accepted: true})
 }
 
-// refresh queues the application for a comparison now.
-func (s *Server) refresh(w http.ResponseWriter, _ *http.Request, a *app.Application) {
+// refresh queues the application for a comparison now; with ?hard=true
+// one that forgets the cached ref listing and render first.
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request, a *app.Application) {
+	switch h := r.URL.Query().Get("hard"); h {
+	case "", "false":
+	case "true":
+		s.refreshHard(w, a)
+		return
+	default:
+		writeError(w, statusError(http.StatusBadRequest, fmt.Sprintf("query: hard=%q: want true or false", h)))
+		return
+	}
 	s.opts.Backend.Refresh(a.Key())
 	writeJSON(w, http.StatusAccepted, Accepted{Accepted: true})
 }

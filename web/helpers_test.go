@@ -262,7 +262,7 @@ func (c *fakeCluster) DeleteApplication(_ context.Context, key types.NamespacedN
 	return nil
 }
 
-func (c *fakeCluster) Resource(_ context.Context, key app.ResourceKey, _ string) (*unstructured.Unstructured, error) {
+func (c *fakeCluster) Resource(_ context.Context, _ *app.Application, key app.ResourceKey, _ string) (*unstructured.Unstructured, error) {
 	obj, ok := c.objects[key]
 	if !ok {
 		return nil, ErrNotFound
@@ -270,7 +270,7 @@ func (c *fakeCluster) Resource(_ context.Context, key app.ResourceKey, _ string)
 	return obj, nil
 }
 
-func (c *fakeCluster) Events(_ context.Context, key app.ResourceKey) ([]corev1.Event, error) {
+func (c *fakeCluster) Events(_ context.Context, _ *app.Application, key app.ResourceKey) ([]corev1.Event, error) {
 	return c.events[key], nil
 }
 

@@ -25,6 +25,7 @@ type Metrics struct {
 	renders     *prometheus.HistogramVec
 	kube        *prometheus.CounterVec
 	webhooks    *prometheus.CounterVec
+	notified    *prometheus.CounterVec
 }
 
 // NewMetrics creates gyre's collectors and registers them on reg, with the
@@ -62,9 +63,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "gyre_webhook_requests_total",
 			Help: "Webhook requests, by provider and result (accepted, ignored, duplicate, unauthorized, too_large, bad_request, queue_full).",
 		}, []string{"provider", "result"}),
+		notified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gyre_notifications_total",
+			Help: "Notifications, by notifier (namespace/name), target type, event and result (sent, or failed after retries).",
+		}, []string{"notifier", "type", "event", "result"}),
 	}
 	for _, c := range []prometheus.Collector{
-		m.syncs, m.reconciles, m.gitRequests, m.gitDuration, m.renders, m.kube, m.webhooks,
+		m.syncs, m.reconciles, m.gitRequests, m.gitDuration, m.renders, m.kube, m.webhooks, m.notified,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
@@ -111,6 +116,16 @@ func (m *Metrics) GitRequest(repo string, requestType source.RequestType, d time
 	repo = source.Redact(repo)
 	m.gitRequests.WithLabelValues(repo, string(requestType)).Inc()
 	m.gitDuration.WithLabelValues(repo, string(requestType)).Observe(d.Seconds())
+}
+
+// Notified counts a notification of notifier in gyre_notifications_total:
+// sent when err is nil, failed otherwise. It satisfies notify.Observer.
+func (m *Metrics) Notified(notifier types.NamespacedName, target, event string, err error) {
+	result := "sent"
+	if err != nil {
+		result = "failed"
+	}
+	m.notified.WithLabelValues(notifier.String(), target, event, result).Inc()
 }
 
 func (m *Metrics) webhookRequest(p Provider, result string) {

@@ -30,6 +30,9 @@ var routesWithoutApp = map[string]string{
 	"GET /api/v1/repositories":    "TestRepositoriesScope",
 	"POST /api/v1/repositories":   "TestRepositoriesScope",
 	"DELETE /api/v1/repositories": "TestRepositoriesScope",
+	"GET /api/v1/clusters":        "TestClustersRoutes",
+	"POST /api/v1/clusters":       "TestClustersRoutes",
+	"DELETE /api/v1/clusters":     "TestClustersRoutes",
 	"POST /api/webhook":           "takes no token",
 	"/api/":                       "answers no route",
 }

@@ -74,13 +74,14 @@ type Backend interface {
 // Cluster reads live objects for the resource and events views, and
 // writes Applications for the create, patch and delete routes.
 type Cluster interface {
-	// Resource returns the live object with key, read at version (the
-	// preferred version when empty). It returns an error wrapping
-	// ErrNotFound when the object does not exist. web masks Secret values
-	// before sending the object.
-	Resource(ctx context.Context, key app.ResourceKey, version string) (*unstructured.Unstructured, error)
-	// Events returns the events whose involved object is key.
-	Events(ctx context.Context, key app.ResourceKey) ([]corev1.Event, error)
+	// Resource returns the live object with key in a's destination
+	// cluster, read at version (the preferred version when empty). It
+	// returns an error wrapping ErrNotFound when the object does not exist.
+	// web masks Secret values before sending the object.
+	Resource(ctx context.Context, a *app.Application, key app.ResourceKey, version string) (*unstructured.Unstructured, error)
+	// Events returns the events whose involved object is key, in a's
+	// destination cluster.
+	Events(ctx context.Context, a *app.Application, key app.ResourceKey) ([]corev1.Event, error)
 	// CreateApplication creates a and returns it as stored. It returns an
 	// error wrapping ErrAlreadyExists when one with a's key exists, and
 	// ErrBadRequest when the API server refuses a as invalid.
@@ -110,6 +111,12 @@ type Options struct {
 	// Repositories manages repository credentials for the
 	// /api/v1/repositories routes; without it they answer 501.
 	Repositories Repositories
+	// Clusters lists the destination clusters for GET /api/v1/clusters;
+	// without it that route answers 501.
+	Clusters func() []app.ClusterState
+	// ClusterStore writes and deletes cluster Secrets for POST and DELETE
+	// /api/v1/clusters; without it those answer 501.
+	ClusterStore ClusterStore
 	// WebhookSecrets holds the secret of each webhook provider; a provider
 	// without one has its webhooks refused. Optional.
 	WebhookSecrets WebhookSecretSource
@@ -271,6 +278,7 @@ func (s *Server) routes() error {
 	s.handle("GET "+one+"/operation", read(s.getOperation))
 	s.handle("GET "+one+"/diff", read(s.getDiff))
 	s.handle("POST "+one+"/diff", read(s.postDiff))
+	s.handle("GET "+one+"/manifests", read(s.getManifests))
 	s.handle("GET "+one+"/history", read(s.getHistory))
 	s.handle("GET "+one+"/resource", read(s.getResource))
 	s.handle("GET "+one+"/events", read(s.getEvents))
@@ -288,6 +296,10 @@ func (s *Server) routes() error {
 	s.handle("GET /api/v1/projects", s.authorize(RoleReadonly, s.listProjects))
 	s.handle("GET /api/v1/projects/{name}", s.authorize(RoleReadonly, s.getProject))
 	s.handle("GET /api/v1/version", s.authorize(RoleReadonly, s.version))
+	s.handle("GET /api/v1/clusters", s.authorize(RoleReadonly, s.listClusters))
+	// Cluster credentials serve every project, like repository ones.
+	s.handle("POST /api/v1/clusters", s.authorizeEveryProject(RoleAdmin, s.putCluster))
+	s.handle("DELETE /api/v1/clusters", s.authorizeEveryProject(RoleAdmin, s.deleteCluster))
 	// Repository credentials serve every project: only an admin token
 	// limited to none may touch them.
 	s.handle("GET /api/v1/repositories", s.authorizeEveryProject(RoleAdmin, s.listRepositories))

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gyre-cd/gyre/cluster"
 	"github.com/gyre-cd/gyre/health"
 	"github.com/gyre-cd/gyre/helmrepo"
 	"github.com/gyre-cd/gyre/render"
@@ -70,11 +71,24 @@ type agentHooks struct {
 type agent struct {
 	reconciler *gyresync.Reconciler
 	source     *source.Cache
-	charts     *helmrepo.Cache
+	clusters   *cluster.Registry
+	// clusterSecrets writes cluster Secrets for the API; nil without a
+	// system namespace to keep them in.
+	clusterSecrets *clusterStore
+	charts         *helmrepo.Cache
 	// creds are the repository credentials Secrets; nil without a system
 	// namespace.
 	creds *repoCredentials
 	done  chan error
+}
+
+// clusterStore is what the API writes cluster Secrets through; nil without
+// a system namespace.
+func (a *agent) clusterStore() web.ClusterStore {
+	if a.clusterSecrets == nil {
+		return nil
+	}
+	return a.clusterSecrets
 }
 
 // repositories is what the API manages repository credentials through;
@@ -135,8 +149,17 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 	if err != nil {
 		return nil, err
 	}
+	// Destination clusters: the one gyre runs in, and the cluster Secrets
+	// in gyre's namespace, followed live.
+	clusters := cluster.NewRegistry(cfg, log)
+	if client != nil {
+		if err := clusters.Watch(ctx, client, o.SystemNamespace); err != nil {
+			sandbox.Close()
+			return nil, err
+		}
+	}
 	checker := &health.Checker{}
-	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, SystemNamespace: o.SystemNamespace, Logger: log, Observer: hooks.Sync, Render: render.CacheOptions{Sandbox: sandbox}, Charts: charts, Health: checker})
+	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, SystemNamespace: o.SystemNamespace, Logger: log, Observer: hooks.Sync, Render: render.CacheOptions{Sandbox: sandbox}, Charts: charts, Health: checker, Clusters: clusters})
 	if err != nil {
 		sandbox.Close()
 		return nil, err
@@ -145,7 +168,15 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 		sandbox.Close()
 		return nil, err
 	}
-	a := &agent{reconciler: r, source: src, charts: charts, creds: creds, done: make(chan error, 1)}
+	startNotifications(ctx, cfg, o, hooks, log)
+	if err := startAppSets(ctx, cfg, src, clusters, o, log); err != nil {
+		sandbox.Close()
+		return nil, err
+	}
+	a := &agent{reconciler: r, source: src, clusters: clusters, charts: charts, creds: creds, done: make(chan error, 1)}
+	if client != nil {
+		a.clusterSecrets = &clusterStore{secrets: client.CoreV1().Secrets(o.SystemNamespace), ns: o.SystemNamespace, registry: clusters}
+	}
 	if creds != nil {
 		creds.setOnChange(func(old, cur *source.SecretCredentials) { refreshChanged(r, src, old, cur, log) })
 	}

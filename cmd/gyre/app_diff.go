@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/gyre-cd/gyre/app"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -26,7 +28,7 @@ const formatMarkdown outputFormat = "markdown"
 
 func newAppDiffCommand(o *appOptions) *cobra.Command {
 	f := &renderFlags{source: 1}
-	var local string
+	var local, revision string
 	cmd := &cobra.Command{
 		Use:   "diff NAME",
 		Short: "Show how the cluster differs from git, or from a local checkout, as unified diffs",
@@ -43,12 +45,20 @@ would create, change and prune are shown, and those the Application's
 Project refuses. Nothing is written; the comparison uses server-side dry
 runs.
 
+With --revision REF the server does the same without a checkout: it
+fetches REF (a branch, a tag, a commit, or a pull request's ref such as
+refs/pull/7/head) from the Application's repository, renders it with the
+Application's own options and compares. An Application with several
+sources takes one revision per source, comma-separated in source order
+(empty keeps a source's targetRevision: ",my-branch").
+
 Output (-o): diffs (the default), json or yaml (the server's answer), or
 markdown: a table of the objects that differ and a collapsed diff of
 each, for a pull-request comment.`,
 		Example: `  gyre app diff web
   gyre app diff web --local . --values values-prod.yaml
-  gyre app diff web --local ~/src/deploy -o markdown > comment.md`,
+  gyre app diff web --local ~/src/deploy -o markdown > comment.md
+  gyre app diff web --revision refs/pull/7/head -o markdown`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format := formatMarkdown
@@ -61,13 +71,16 @@ each, for a pull-request comment.`,
 			if name := sourceFlagSet(cmd.Flags()); local == "" && name != "" {
 				return withExitCode(diffTrouble, fmt.Errorf("--%s is for a render of a local checkout: give --local DIR", name))
 			}
+			if local != "" && revision != "" {
+				return withExitCode(diffTrouble, fmt.Errorf("--local and --revision both say what to compare with: give one"))
+			}
 			s, err := o.sessionWithFormat(cmd, format)
 			if err != nil {
 				return withExitCode(diffTrouble, err)
 			}
 			key := s.key(args[0])
 			if local == "" {
-				d, raw, err := s.client.getDiff(cmd.Context(), key)
+				d, raw, err := s.client.getDiff(cmd.Context(), key, revision)
 				if err != nil {
 					return withExitCode(diffTrouble, err)
 				}
@@ -77,6 +90,7 @@ each, for a pull-request comment.`,
 		},
 	}
 	cmd.Flags().StringVar(&local, "local", "", "compare with a render of this local checkout instead of git")
+	cmd.Flags().StringVar(&revision, "revision", "", "compare with the server's render of this branch, tag, ref or commit instead of the targetRevision")
 	f.addSourceFlags(cmd.Flags(), "--local DIR")
 	return cmd
 }
@@ -142,6 +156,9 @@ func printDiff(s *appSession, key types.NamespacedName, d diffResponse, raw json
 	var err error
 	switch s.format {
 	case formatTable:
+		if d.Ref != "" {
+			fmt.Fprintf(s.out, "Compared with %s (%s).\n", d.Ref, app.ShortRevision(d.Revision))
+		}
 		printDiffText(s.out, d)
 	case formatMarkdown:
 		err = printDiffMarkdown(s.out, key, d)
@@ -212,7 +229,11 @@ func printDiffMarkdown(w io.Writer, key types.NamespacedName, d diffResponse) er
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "### gyre diff: %s\n\n", key)
+	fmt.Fprintf(&b, "### gyre diff: %s", key)
+	if d.Ref != "" {
+		fmt.Fprintf(&b, " at `%s` (%s)", strings.ReplaceAll(d.Ref, "`", ""), app.ShortRevision(d.Revision))
+	}
+	b.WriteString("\n\n")
 	if len(items) == 0 {
 		fmt.Fprintf(&b, "No changes: %d object(s) in sync.\n", len(d.Items))
 		_, err := io.WriteString(w, b.String())

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -30,14 +31,21 @@ const refreshTimeout = 30 * time.Second
 
 func newAppRefreshCommand(o *appOptions) *cobra.Command {
 	timeout := refreshTimeout
+	var hard bool
 	cmd := &cobra.Command{
 		Use:   "refresh NAME",
 		Short: "Ask gyre to compare an Application with git now, and show the result",
 		Long: `refresh asks gyre to compare the Application with git and the cluster now,
 instead of at its next interval, dropping the cached listing of the
 repository's refs. It waits until the comparison is recorded
-(status.reconciledAt moves) and prints the sync status and health it found.`,
+(status.reconciledAt moves) and prints the sync status and health it found.
+
+--hard also drops gyre's cached render of the Application, so it is
+rendered again: for a render whose inputs gyre cannot see change (a
+Kustomize remote base, the cluster's API versions). It is the
+gyre.dev/refresh=hard annotation, which kubectl can set too.`,
 		Example: `  gyre app refresh web
+  gyre app refresh web --hard
   gyre app refresh web --timeout 2m -o yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,19 +53,24 @@ repository's refs. It waits until the comparison is recorded
 			if err != nil {
 				return err
 			}
-			return runAppRefresh(cmd.Context(), s, s.key(args[0]), timeout)
+			return runAppRefresh(cmd.Context(), s, s.key(args[0]), hard, timeout)
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", timeout, "give up waiting for the comparison after this long")
+	cmd.Flags().BoolVar(&hard, "hard", false, "also render again instead of using gyre's cached render")
 	return cmd
 }
 
-func runAppRefresh(ctx context.Context, s *appSession, key types.NamespacedName, timeout time.Duration) error {
+func runAppRefresh(ctx context.Context, s *appSession, key types.NamespacedName, hard bool, timeout time.Duration) error {
 	before, _, err := s.client.getApplication(ctx, key)
 	if err != nil {
 		return err
 	}
-	if _, err := s.client.post(ctx, key, "refresh", nil); err != nil {
+	var q url.Values
+	if hard {
+		q = url.Values{"hard": {"true"}}
+	}
+	if _, _, err := s.client.do(ctx, http.MethodPost, appPath(key, "refresh"), q, nil); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -103,24 +116,32 @@ const (
 
 func newAppManifestsCommand(o *appOptions) *cobra.Command {
 	source := string(sourceLive)
+	var revision string
 	cmd := &cobra.Command{
 		Use:   "manifests NAME",
-		Short: "Print the live objects an Application manages, as a YAML stream",
+		Short: "Print the objects of an Application, live or as rendered from git, as a YAML stream",
 		Long: `manifests prints the objects the Application manages as they are in the
 cluster (--source live), Secret values masked, one YAML document each; -o
 json prints them as a JSON array. Objects that cannot be read (missing ones)
 are named on stderr and the command exits 1 after printing the others.
 
---source git, the objects as rendered from git, needs an API route gyre does
-not have yet; render a checkout with ` + "`gyre render`" + ` meanwhile.`,
+--source git prints the objects as gyre renders them from git, with the
+Application's options, before it places them in the destination namespace
+and marks them (Secret values masked): at the revision it follows, or at
+--revision REF (a branch, tag, commit or pull request ref such as
+refs/pull/7/head; one per source, comma-separated, for several sources).
+The revision rendered is named on stderr.`,
 		Example: `  gyre app manifests web
-  gyre app manifests web -n team-a > web-live.yaml`,
+  gyre app manifests web -n team-a > web-live.yaml
+  gyre app manifests web --source git --revision my-branch`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch manifestSource(source) {
 			case sourceLive:
+				if revision != "" {
+					return fmt.Errorf("--revision renders from git: add --source git")
+				}
 			case sourceGit:
-				return fmt.Errorf("app manifests --source git: gyre's API does not serve rendered objects yet: run `gyre render` on a checkout of the source, or use --source live")
 			default:
 				return fmt.Errorf("--source %q: use live or git", source)
 			}
@@ -128,11 +149,30 @@ not have yet; render a checkout with ` + "`gyre render`" + ` meanwhile.`,
 			if err != nil {
 				return err
 			}
+			if manifestSource(source) == sourceGit {
+				return runAppManifestsGit(cmd.Context(), s, s.key(args[0]), revision)
+			}
 			return runAppManifests(cmd.Context(), s, s.key(args[0]))
 		},
 	}
-	cmd.Flags().StringVar(&source, "source", source, "live: the objects in the cluster; git: as rendered from git (not served by the API yet)")
+	cmd.Flags().StringVar(&source, "source", source, "live: the objects in the cluster; git: as rendered from git")
+	cmd.Flags().StringVar(&revision, "revision", "", "with --source git: render this branch, tag, ref or commit instead of the targetRevision")
 	return cmd
+}
+
+// runAppManifestsGit prints the server's render of an Application at
+// revision.
+func runAppManifestsGit(ctx context.Context, s *appSession, key types.NamespacedName, revision string) error {
+	m, err := s.client.getManifests(ctx, key, revision)
+	if err != nil {
+		return err
+	}
+	at := app.ShortRevision(m.Revision)
+	if revision != "" {
+		at = revision + " (" + at + ")"
+	}
+	fmt.Fprintf(s.errOut, "gyre: %s rendered from git at %s: %d object(s)\n", key, at, len(m.Items))
+	return printManifests(s, key, m.Items)
 }
 
 func runAppManifests(ctx context.Context, s *appSession, key types.NamespacedName) error {
@@ -162,34 +202,38 @@ func runAppManifests(ctx context.Context, s *appSession, key types.NamespacedNam
 		}
 		objs = append(objs, obj)
 	}
-	if s.format == formatJSON {
-		if objs == nil {
-			objs = []map[string]any{}
-		}
-		if err := printStructured(s.out, formatJSON, objs); err != nil {
-			return err
-		}
-	} else {
-		var buf bytes.Buffer
-		for i, obj := range objs {
-			y, err := sigsyaml.Marshal(obj)
-			if err != nil {
-				return fmt.Errorf("application %s: object %d: %w", key, i, err)
-			}
-			if i > 0 {
-				buf.WriteString("---\n")
-			}
-			buf.Write(y)
-		}
-		if _, err := s.out.Write(buf.Bytes()); err != nil {
-			return err
-		}
+	if err := printManifests(s, key, objs); err != nil {
+		return err
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("application %s: %d of %d objects could not be read (%s): see the messages above; `gyre app get %s` shows which are missing",
 			key, len(failed), len(resources), strings.Join(failed, ", "), key.Name)
 	}
 	return nil
+}
+
+// printManifests prints objects as a YAML stream, or for -o json as a
+// JSON array.
+func printManifests(s *appSession, key types.NamespacedName, objs []map[string]any) error {
+	if s.format == formatJSON {
+		if objs == nil {
+			objs = []map[string]any{}
+		}
+		return printStructured(s.out, formatJSON, objs)
+	}
+	var buf bytes.Buffer
+	for i, obj := range objs {
+		y, err := sigsyaml.Marshal(obj)
+		if err != nil {
+			return fmt.Errorf("application %s: object %d: %w", key, i, err)
+		}
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		buf.Write(y)
+	}
+	_, err := s.out.Write(buf.Bytes())
+	return err
 }
 
 // objectQuery names one object for GET .../resource and .../events.

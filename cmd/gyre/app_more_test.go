@@ -147,13 +147,7 @@ func TestAppManifests(t *testing.T) {
 			t.Errorf("stderr %q: want the missing Service named", r.stderr)
 		}
 	})
-	t.Run("git", func(t *testing.T) {
-		f := setup(t)
-		r := runCLI(t, nil, f.against("app", "manifests", "web", "--source", "git")...)
-		if r.code != 1 || !strings.Contains(r.stderr, "gyre render") || strings.Count(r.stderr, "\n") != 1 {
-			t.Errorf("exit %d, stderr %q: want one line pointing at gyre render", r.code, r.stderr)
-		}
-	})
+	// --source git: TestAppManifestsGit.
 }
 
 func TestAppEvents(t *testing.T) {

@@ -23,6 +23,8 @@ type syncFlags struct {
 	Resources []string
 	Async     bool
 	Timeout   time.Duration
+	// Confirm is how a sync that prunes or replaces is confirmed (--yes).
+	Confirm confirmation
 }
 
 func newAppSyncCommand(o *appOptions) *cobra.Command {
@@ -36,13 +38,26 @@ done. It exits 1 when the sync failed.
 
 --resource limits the sync to some objects: KIND/NAME or GROUP/KIND/NAME
 (repeatable). The namespace is the one the Application manages the object
-in, else its destination namespace.`,
+in, else its destination namespace.
+
+A sync that would delete objects (--prune, and git no longer declares
+them) or replace them (the Application's Replace=true sync option) first
+lists them, from the server's diff, and asks for confirmation on a
+terminal; elsewhere (scripts, CI) it needs --yes, and exits 2 without it.
+--dry-run changes nothing and asks nothing: the server works out the sync
+and prints its change set, object by object, as a sync would.`,
+		Example: `  gyre app sync web
+  gyre app sync web --prune --yes
+  gyre app sync web --dry-run --prune
+  gyre app sync web --revision my-branch --resource Deployment/web`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := o.session(cmd)
 			if err != nil {
 				return err
 			}
+			f.Confirm.In = cmd.InOrStdin()
+			f.Confirm.Interactive = isTerminal(f.Confirm.In)
 			return runAppSync(cmd.Context(), s, s.key(args[0]), f)
 		},
 	}
@@ -53,6 +68,7 @@ in, else its destination namespace.`,
 	fl.StringArrayVar(&f.Resources, "resource", nil, "sync only this object, KIND/NAME or GROUP/KIND/NAME (repeatable)")
 	fl.BoolVar(&f.Async, "async", false, "return once the sync is requested, without following it")
 	fl.DurationVar(&f.Timeout, "timeout", f.Timeout, "how long to follow the sync before giving up (0: no limit)")
+	fl.BoolVarP(&f.Confirm.Yes, "yes", "y", false, "do not ask for confirmation before deleting or replacing objects")
 	return cmd
 }
 
@@ -75,6 +91,17 @@ func runAppSync(ctx context.Context, s *appSession, key types.NamespacedName, f 
 			return err
 		}
 		req.Resources = append(req.Resources, k)
+	}
+	if !f.DryRun {
+		d, err := planDestructive(ctx, s, a, f.Revision, f.Prune, req.Resources)
+		switch {
+		case err != nil && !f.Confirm.Yes:
+			return withExitCode(syncExitRefused, fmt.Errorf("sync %s: cannot tell what the sync would delete or replace: %w (pass --yes to sync without the check)", key, err))
+		case err == nil:
+			if err := confirmDestructive(s, "sync of "+key.String(), d, f.Confirm); err != nil {
+				return err
+			}
+		}
 	}
 	what := "sync"
 	if f.DryRun {
@@ -118,7 +145,7 @@ func parseResource(s string, a *app.Application) (app.ResourceKey, error) {
 }
 
 func newAppRollbackCommand(o *appOptions) *cobra.Command {
-	var prune, async bool
+	var prune, async, yes bool
 	timeout := 10 * time.Minute
 	cmd := &cobra.Command{
 		Use:   "rollback NAME [ID]",
@@ -126,7 +153,11 @@ func newAppRollbackCommand(o *appOptions) *cobra.Command {
 		Long: `rollback re-syncs the commit and source options of a history entry (see
 ` + "`gyre app history`" + `); without ID, the entry before the current one. A rollback
 suspends automated sync until ` + "`gyre app resume`" + `. It follows the operation
-like sync does.`,
+like sync does. With --prune it first lists the objects the entry's
+revision does not declare, which it deletes, and asks as sync does
+(--yes to skip; without a terminal it exits 2 unless --yes).`,
+		Example: `  gyre app rollback web
+  gyre app rollback web 3 --prune --yes`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := o.session(cmd)
@@ -139,16 +170,19 @@ like sync does.`,
 					return fmt.Errorf("history id %q: want a positive number from `gyre app history`", args[1])
 				}
 			}
-			return runAppRollback(cmd.Context(), s, s.key(args[0]), id, rollbackRequest{Prune: prune}, async, timeout)
+			c := confirmation{Yes: yes, In: cmd.InOrStdin()}
+			c.Interactive = isTerminal(c.In)
+			return runAppRollback(cmd.Context(), s, s.key(args[0]), id, rollbackRequest{Prune: prune}, c, async, timeout)
 		},
 	}
 	cmd.Flags().BoolVar(&prune, "prune", false, "delete objects the recorded revision does not declare")
 	cmd.Flags().BoolVar(&async, "async", false, "return once the rollback is requested, without following it")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation before deleting objects")
 	cmd.Flags().DurationVar(&timeout, "timeout", timeout, "how long to follow the rollback before giving up (0: no limit)")
 	return cmd
 }
 
-func runAppRollback(ctx context.Context, s *appSession, key types.NamespacedName, id int64, req rollbackRequest, async bool, timeout time.Duration) error {
+func runAppRollback(ctx context.Context, s *appSession, key types.NamespacedName, id int64, req rollbackRequest, c confirmation, async bool, timeout time.Duration) error {
 	a, _, err := s.client.getApplication(ctx, key)
 	if err != nil {
 		return err
@@ -161,6 +195,17 @@ func runAppRollback(ctx context.Context, s *appSession, key types.NamespacedName
 		id = h[len(h)-2].ID
 	}
 	req.ID = id
+	if h := a.Status.FindHistory(id); h != nil && req.Prune {
+		d, err := planDestructive(ctx, s, a, h.Revision, true, nil)
+		switch {
+		case err != nil && !c.Yes:
+			return withExitCode(syncExitRefused, fmt.Errorf("rollback %s: cannot tell what the rollback would delete: %w (pass --yes to roll back without the check)", key, err))
+		case err == nil:
+			if err := confirmDestructive(s, fmt.Sprintf("rollback of %s to history %d", key, id), d, c); err != nil {
+				return err
+			}
+		}
+	}
 	fw := newFollower(s, key, a, fmt.Sprintf("rollback to history %d", id))
 	fw.requested = s.now()
 	served, err := s.client.post(ctx, key, "rollback", req)

@@ -252,19 +252,47 @@ type diffItem struct {
 type diffResponse struct {
 	Items     []diffItem `json:"items"`
 	OutOfSync int        `json:"outOfSync"`
+	// Revision is the commit compared, for GET .../diff?revision=REF;
+	// Ref is that REF, as asked.
+	Revision string `json:"revision,omitempty"`
+	Ref      string `json:"-"`
 }
 
-// getDiff compares an Application with git now; raw is the body as sent.
-func (c *apiClient) getDiff(ctx context.Context, key types.NamespacedName) (diffResponse, json.RawMessage, error) {
+// getDiff compares an Application with git now, or with its render at
+// revision when that is set; raw is the body as sent.
+func (c *apiClient) getDiff(ctx context.Context, key types.NamespacedName, revision string) (diffResponse, json.RawMessage, error) {
 	var raw json.RawMessage
 	var d diffResponse
-	if err := c.getJSON(ctx, appPath(key, "diff"), nil, &raw); err != nil {
+	var q url.Values
+	if revision != "" {
+		q = url.Values{"revision": {revision}}
+	}
+	if err := c.getJSON(ctx, appPath(key, "diff"), q, &raw); err != nil {
 		return d, nil, err
 	}
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return d, nil, fmt.Errorf("application %s: decode diff: %w", key, err)
 	}
+	d.Ref = revision
 	return d, raw, nil
+}
+
+// manifestsResponse is the body of GET .../manifests.
+type manifestsResponse struct {
+	Revision string           `json:"revision"`
+	Items    []map[string]any `json:"items"`
+}
+
+// getManifests renders an Application on the server at revision (empty:
+// the revision it follows).
+func (c *apiClient) getManifests(ctx context.Context, key types.NamespacedName, revision string) (manifestsResponse, error) {
+	var q url.Values
+	if revision != "" {
+		q = url.Values{"revision": {revision}}
+	}
+	var m manifestsResponse
+	err := c.getJSON(ctx, appPath(key, "manifests"), q, &m)
+	return m, err
 }
 
 // postDiff compares an Application with objs, rendered here, instead of

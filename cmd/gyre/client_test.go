@@ -48,6 +48,10 @@ type fakeAPI struct {
 	// diffs are raw bodies of GET .../diff by "namespace/name"; localDiffs
 	// those of POST .../diff, which must send {"objects": [...]}.
 	diffs, localDiffs map[string]string
+	// revisionDiffs are raw bodies of GET .../diff?revision=REF and
+	// manifests of GET .../manifests[?revision=REF], by
+	// "namespace/name@REF". A diff without an entry answers with no items.
+	revisionDiffs, manifests map[string]string
 	// resources and operations are the complete lists GET .../resources
 	// and GET .../operation answer with, by "namespace/name"; without an
 	// entry, the status's.
@@ -76,6 +80,7 @@ type fakeFailure struct {
 
 func newFakeAPI(t *testing.T) *fakeAPI {
 	f := &fakeAPI{t: t, apps: map[string][]*app.Application{}, diffs: map[string]string{}, localDiffs: map[string]string{}, after: map[string][]*app.Application{}, fail: map[string]fakeFailure{},
+		revisionDiffs: map[string]string{}, manifests: map[string]string{},
 		resources: map[string][]app.ResourceStatus{}, operations: map[string]*app.OperationState{},
 		trees: map[string][]app.TreeNode{}, live: map[string]map[string]any{}, events: map[string][]map[string]any{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -161,8 +166,23 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.writeJSON(w, http.StatusOK, a)
 	case r.Method == http.MethodGet && sub == "diff":
+		body := f.diffs[key]
+		if rev := r.URL.Query().Get("revision"); rev != "" {
+			body = f.revisionDiffs[key+"@"+rev]
+		}
+		if body == "" {
+			body = `{"items":[],"outOfSync":0}`
+		}
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, f.diffs[key])
+		fmt.Fprint(w, body)
+	case r.Method == http.MethodGet && sub == "manifests":
+		body, ok := f.manifests[key+"@"+r.URL.Query().Get("revision")]
+		if !ok {
+			f.writeJSON(w, http.StatusBadRequest, map[string]string{"error": "render " + key + ": revision not found"})
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body)
 	case r.Method == http.MethodGet && sub == "history":
 		f.writeJSON(w, http.StatusOK, map[string]any{"items": script[0].Status.History})
 	case r.Method == http.MethodGet && sub == "resources":

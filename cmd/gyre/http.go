@@ -55,6 +55,8 @@ func serveHTTP(ctx context.Context, cfg *rest.Config, a *agent, t *telemetry, o 
 		Backend:        newWebBackend(a.reconciler, a.source),
 		Cluster:        cluster,
 		Repositories:   a.repositories(),
+		Clusters:       a.reconciler.Clusters,
+		ClusterStore:   a.clusterStore(),
 		Tokens:         tokens,
 		WebhookSecrets: webhooks,
 		Registry:       t.registry,

@@ -24,7 +24,7 @@ cluster, and converges the cluster to it.`,
 	}
 	cli := newCLIOptions()
 	cli.addFlags(root.PersistentFlags())
-	root.AddCommand(newUpCommand(), newServeCommand(), newVersionCommand(), newAppCommand(cli), newProjCommand(cli), newRepoCommand(cli), newLoginCommand(cli), newHealthCommand(cli), newRenderCommand(cli), newCompletionCommand())
+	root.AddCommand(newUpCommand(), newServeCommand(), newVersionCommand(), newAppCommand(cli), newProjCommand(cli), newClusterCommand(cli), newRepoCommand(cli), newLoginCommand(cli), newHealthCommand(cli), newRenderCommand(cli), newCompletionCommand())
 	return root
 }
 

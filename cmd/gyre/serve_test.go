@@ -198,13 +198,20 @@ func createAutomatedApp(t testing.TB, apps dynamic.ResourceInterface, name, repo
 // say.
 func createAutomatedAppFrom(t testing.TB, apps dynamic.ResourceInterface, name string, src app.Source, dest string) func() *app.Application {
 	t.Helper()
+	return createAutomatedAppTo(t, apps, name, src, app.Destination{Namespace: dest})
+}
+
+// createAutomatedAppTo is createAutomatedAppFrom for any destination:
+// another cluster, say.
+func createAutomatedAppTo(t testing.TB, apps dynamic.ResourceInterface, name string, src app.Source, dest app.Destination) func() *app.Application {
+	t.Helper()
 	ctx := context.Background()
 	a := &app.Application{
 		TypeMeta:   metav1.TypeMeta{APIVersion: app.SchemeGroupVersion().String(), Kind: app.ApplicationKind},
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: app.Spec{
 			Source:      src,
-			Destination: app.Destination{Namespace: dest},
+			Destination: dest,
 			SyncPolicy:  &app.SyncPolicy{Automated: &app.AutomatedSync{Prune: true, SelfHeal: true}},
 		},
 	}

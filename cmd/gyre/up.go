@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 )
 
 // upOptions are the flags of `gyre up`.
@@ -31,6 +32,7 @@ type upOptions struct {
 	DataDir  string
 	APIAddr  string
 	Nodes    int
+	Clusters int
 	Examples bool
 	agentOptions
 	httpOptions
@@ -53,6 +55,11 @@ kube-apiserver, kube-controller-manager's controllers) with simulated nodes, so
 gyre can be tried on a machine with nothing else installed. Pods are scheduled
 and reported Running and Ready, but their containers do not run.
 
+With --clusters N it also runs N small workload clusters (one simulated node
+each) in the same process, registered as cluster Secrets cluster-1 … cluster-N
+in namespace gyre, so Applications can deploy to them with
+destination.name: cluster-1; their kubeconfigs are written beside the main one.
+
 Everything is kept in --data-dir; the next start on the same directory finds
 every object again. Stop with Ctrl-C.`,
 		Args: cobra.NoArgs,
@@ -66,6 +73,7 @@ every object again. Stop with Ctrl-C.`,
 	f.StringVar(&o.DataDir, "data-dir", o.DataDir, "directory for the cluster's data, certificates, kubeconfig and logs")
 	f.StringVar(&o.APIAddr, "api-addr", o.APIAddr, "address the Kubernetes API server listens on")
 	f.IntVar(&o.Nodes, "nodes", o.Nodes, "number of simulated nodes")
+	f.IntVar(&o.Clusters, "clusters", o.Clusters, fmt.Sprintf("number of additional workload clusters to run and register as cluster-1…N (0 to %d)", maxUpClusters))
 	f.BoolVar(&o.Examples, "examples", o.Examples, "deploy the bundled example Applications (on first start)")
 	f.StringVar(&o.Addr, "addr", o.Addr, "address of the web UI, API, webhooks and metrics")
 	o.addFlags(f)
@@ -73,16 +81,28 @@ every object again. Stop with Ctrl-C.`,
 }
 
 func runUp(ctx context.Context, o upOptions, out io.Writer) error {
+	upStart := time.Now()
 	if o.Nodes < 1 {
 		return fmt.Errorf("--nodes must be at least 1, got %d", o.Nodes)
+	}
+	if o.Clusters < 0 || o.Clusters > maxUpClusters {
+		return fmt.Errorf("--clusters must be between 0 and %d, got %d", maxUpClusters, o.Clusters)
 	}
 	c, err := localcluster.Start(ctx, localcluster.Options{DataDir: o.DataDir, APIAddress: o.APIAddr, Nodes: o.Nodes})
 	if err != nil {
 		return err
 	}
+	// The workload clusters start while the agent and the web server do;
+	// the main cluster went first, so its apiserver.log gets the
+	// component logs of the process (see localcluster).
+	var workloads *pendingClusters
+	if o.Clusters > 0 {
+		workloads = startWorkloadClusters(ctx, c.DataDir(), o.Clusters)
+	}
 	defer func() {
 		fmt.Fprintln(out, "gyre up: stopping")
 		start := time.Now()
+		workloads.stop()
 		c.Stop()
 		fmt.Fprintf(out, "gyre up: stopped (%.1fs); the data dir keeps every object for the next start\n", time.Since(start).Seconds())
 	}()
@@ -133,13 +153,23 @@ func runUp(ctx context.Context, o upOptions, out io.Writer) error {
 			return err
 		}
 	}
+	var clusters []*workloadCluster
+	if workloads != nil {
+		if clusters, err = workloads.wait(ctx); err != nil {
+			return err
+		}
+		log.Info("workload clusters started", "clusters", len(clusters), "elapsed", time.Since(upStart).Round(100*time.Millisecond))
+	}
+	if err := registerWorkloadClusters(ctx, c.RESTConfig(), clusters); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, `gyre up: Kubernetes %s is ready (%.1fs)
   web UI      %s/#token=%s
   API server  %s
   kubeconfig  %s
   data dir    %s  (component logs in %s)
   nodes       %d simulated: pods are scheduled and shown Running, but containers do not run
-`, localcluster.KubeVersion(), c.ReadyAfter().Seconds(), server, token, c.URL(), c.KubeconfigPath(), c.DataDir(), c.LogPath(), o.Nodes)
+%s`, localcluster.KubeVersion(), c.ReadyAfter().Seconds(), server, token, c.URL(), c.KubeconfigPath(), c.DataDir(), c.LogPath(), o.Nodes, clusterBanner(clusters))
 	if len(apps) > 0 {
 		fmt.Fprintf(out, "  apps        %s in namespace %s, from the git repository %s\n", strings.Join(apps, ", "), upNamespace, filepath.Join(c.DataDir(), "examples"))
 	}
@@ -188,13 +218,12 @@ func deployExamples(ctx context.Context, c *localcluster.Cluster, now time.Time)
 	if _, err := examples.Seed(repoDir, now); err != nil {
 		return nil, err
 	}
+	if err := ensureNamespace(ctx, c.RESTConfig(), upNamespace); err != nil {
+		return nil, err
+	}
 	dyn, err := dynamic.NewForConfig(c.RESTConfig())
 	if err != nil {
 		return nil, err
-	}
-	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": upNamespace}}}
-	if _, err := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Apply(ctx, upNamespace, ns, metav1.ApplyOptions{FieldManager: "gyre-up"}); err != nil {
-		return nil, fmt.Errorf("namespace %s: %w", upNamespace, err)
 	}
 	var names []string
 	for _, a := range examples.Applications(repoDir, upNamespace) {
@@ -209,4 +238,17 @@ func deployExamples(ctx context.Context, c *localcluster.Cluster, now time.Time)
 		names = append(names, a.Name)
 	}
 	return names, nil
+}
+
+// ensureNamespace creates namespace ns unless it exists.
+func ensureNamespace(ctx context.Context, cfg *rest.Config, ns string) error {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
+	if _, err := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Apply(ctx, ns, u, metav1.ApplyOptions{FieldManager: upManagedBy}); err != nil {
+		return fmt.Errorf("namespace %s: %w", ns, err)
+	}
+	return nil
 }

@@ -109,8 +109,14 @@ func needBinary(t *testing.T) {
 // the test ends, if it still runs.
 func startUp(t *testing.T, dataDir, apiAddr string) *upProcess {
 	t.Helper()
+	return startUpWith(t, dataDir, apiAddr)
+}
+
+// startUpWith is startUp with more flags.
+func startUpWith(t *testing.T, dataDir, apiAddr string, flags ...string) *upProcess {
+	t.Helper()
 	p := &upProcess{t: t, dataDir: dataDir, stdout: newOutput(), stderr: newOutput(), exited: make(chan struct{})}
-	p.cmd = exec.Command(gyreBin.path, upArgs(dataDir, apiAddr)...)
+	p.cmd = exec.Command(gyreBin.path, append(upArgs(dataDir, apiAddr), flags...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

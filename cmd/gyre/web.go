@@ -22,10 +22,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 )
@@ -96,39 +96,41 @@ type classified struct {
 func (c classified) Error() string   { return c.err.Error() }
 func (c classified) Unwrap() []error { return []error{c.err, c.kind} }
 
-// webCluster reads live objects and their events for the API, and writes
-// the Applications it creates, changes and deletes.
+// webCluster reads live objects and their events for the API, from each
+// Application's destination cluster, and writes the Applications it
+// creates, changes and deletes in the cluster gyre runs in.
 type webCluster struct {
-	dyn     dynamic.Interface
-	kube    kubernetes.Interface
-	mapping func(schema.GroupVersionKind) (*meta.RESTMapping, error)
+	dyn dynamic.Interface
+	// destination returns the client and kind mapping of an
+	// Application's destination cluster.
+	destination func(*app.Application) (dynamic.Interface, func(schema.GroupVersionKind) (*meta.RESTMapping, error), error)
 }
 
 var _ web.Cluster = (*webCluster)(nil)
 
-// newWebCluster builds the clients for cfg and maps kinds to resources
-// through the reconciler's discovery cache.
+// newWebCluster builds the client for cfg and reads live objects through
+// the reconciler's clients of each destination cluster.
 func newWebCluster(cfg *rest.Config, r *gyresync.Reconciler) (*webCluster, error) {
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	kube, err := kubernetes.NewForConfig(cfg)
+	return &webCluster{dyn: dyn, destination: r.DestinationClient}, nil
+}
+
+// Resource reads the object with key from a's destination cluster.
+func (c *webCluster) Resource(ctx context.Context, a *app.Application, key app.ResourceKey, version string) (*unstructured.Unstructured, error) {
+	dyn, mapping, err := c.destination(a)
 	if err != nil {
 		return nil, err
 	}
-	return &webCluster{dyn: dyn, kube: kube, mapping: r.Live().Mapping}, nil
-}
-
-// Resource reads the object with key from the API server.
-func (c *webCluster) Resource(ctx context.Context, key app.ResourceKey, version string) (*unstructured.Unstructured, error) {
-	m, err := c.mapping(schema.GroupVersionKind{Group: key.Group, Version: version, Kind: key.Kind})
+	m, err := mapping(schema.GroupVersionKind{Group: key.Group, Version: version, Kind: key.Kind})
 	if err != nil {
 		return nil, classified{err, web.ErrNotFound}
 	}
-	var ri dynamic.ResourceInterface = c.dyn.Resource(m.Resource)
+	var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		ri = c.dyn.Resource(m.Resource).Namespace(key.Namespace)
+		ri = dyn.Resource(m.Resource).Namespace(key.Namespace)
 	}
 	obj, err := ri.Get(ctx, key.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -137,21 +139,31 @@ func (c *webCluster) Resource(ctx context.Context, key app.ResourceKey, version 
 	return obj, err
 }
 
-// Events lists the events whose involved object is key. Events about a
-// cluster-scoped object may live in any namespace, so those are looked for
-// everywhere.
-func (c *webCluster) Events(ctx context.Context, key app.ResourceKey) ([]corev1.Event, error) {
+var eventsResource = schema.GroupVersionResource{Version: "v1", Resource: "events"}
+
+// Events lists the events whose involved object is key, in a's
+// destination cluster. Events about a cluster-scoped object may live in
+// any namespace, so those are looked for everywhere.
+func (c *webCluster) Events(ctx context.Context, a *app.Application, key app.ResourceKey) ([]corev1.Event, error) {
+	dyn, _, err := c.destination(a)
+	if err != nil {
+		return nil, err
+	}
 	sel := fields.Set{
 		"involvedObject.kind":      key.Kind,
 		"involvedObject.name":      key.Name,
 		"involvedObject.namespace": key.Namespace,
 	}.AsSelector().String()
-	list, err := c.kube.CoreV1().Events(key.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
+	list, err := dyn.Resource(eventsResource).Namespace(key.Namespace).List(ctx, metav1.ListOptions{FieldSelector: sel})
 	if err != nil {
 		return nil, err
 	}
-	out := list.Items[:0]
-	for _, e := range list.Items {
+	var out []corev1.Event
+	for _, item := range list.Items {
+		var e corev1.Event
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(item.Object, &e); err != nil {
+			return nil, err
+		}
 		group, _, _ := strings.Cut(e.InvolvedObject.APIVersion, "/")
 		if !strings.Contains(e.InvolvedObject.APIVersion, "/") {
 			group = "" // "v1": the core group

@@ -191,7 +191,7 @@ export class AppView {
       ['Project', (a.spec && a.spec.project) || 'default', 'fact-project'],
       ['Revision', revisionDetail(st.sync && st.sync.revision), 'fact-revision'],
       where,
-      ['Destination', `${dst.namespace || '—'}${dst.server && dst.server !== 'https://kubernetes.default.svc' ? ' on ' + dst.server : ''}`, 'fact-destination'],
+      ['Destination', `${dst.namespace || '—'} on ${dst.name || (dst.server && dst.server !== 'https://kubernetes.default.svc' ? dst.server : 'in-cluster')}`, 'fact-destination'],
       ['Automation', automation(a), 'fact-automation'],
       ['Last sync', timeAgo(lastSync), 'fact-last-sync'],
       ['Compared', timeAgo(st.reconciledAt), 'fact-reconciled'],
@@ -413,10 +413,11 @@ export class AppView {
     const only = resources.length
       ? h('p', {}, 'Only: ', resources.map((k, i) => [i ? ', ' : '', h('code', { text: `${k.kind}/${k.name}` })]))
       : null;
+    const plan = destructivePlan(this.a, '', resources, prune, dryRun);
     const ok = await confirmDialog({
       title: `Sync ${this.name}`,
       testid: 'sync-dialog',
-      body: [what, only, prune, dryRun],
+      body: [what, only, prune, dryRun, plan.el],
       confirmLabel: 'Sync',
       confirmTestid: 'confirm-sync',
     });
@@ -430,6 +431,7 @@ export class AppView {
 
   async rollback(entry) {
     const prune = checkbox('prune', 'Prune', 'delete objects that revision does not declare', 'rollback-prune');
+    const plan = destructivePlan(this.a, entry.revision, [], prune, null);
     const ok = await confirmDialog({
       title: `Roll back ${this.name} to #${entry.id}?`,
       testid: 'rollback-dialog',
@@ -437,7 +439,7 @@ export class AppView {
         restoreText(entry),
         h('p', { class: 'warn-text' }, icon('pause'),
           ' Automated sync is suspended afterwards, so nothing undoes the rollback, until you resume it.'),
-        prune],
+        prune, plan.el],
       confirmLabel: 'Roll back',
       confirmTestid: 'confirm-rollback',
       danger: true,
@@ -473,6 +475,72 @@ export class AppView {
       toast(`${suffix.slice(1)} failed: ${err.message}`, 'error');
     }
   }
+}
+
+// destructivePlan lists, in its element, what a sync of application a at
+// revision (its target revision when empty) would delete and replace, from
+// the server's diff: with the Prune box ticked, the live objects git no
+// longer declares; with the Replace=true sync option, the objects that
+// differ. resources limits it to those objects when not empty. While the
+// list would delete or replace anything, the dialog's confirm button says
+// so and turns red: a sync that deletes takes a click on a button that
+// says it deletes. A ticked Dry run box (dryRun, may be null) changes
+// nothing, so the button stays as it is then.
+function destructivePlan(a, revision, resources, prune, dryRun) {
+  const el = h('div', { class: 'sync-plan', 'data-testid': 'sync-plan', 'aria-live': 'polite', 'aria-busy': 'true' },
+    h('p', { class: 'muted', text: 'Working out what the sync would delete or replace…' }));
+  const pruneBox = prune.querySelector('input');
+  const dryBox = dryRun && dryRun.querySelector('input');
+  const opts = (a.spec.syncPolicy && a.spec.syncPolicy.syncOptions) || [];
+  const replace = opts.some((o) => o.replace(/\s/g, '').toLowerCase() === 'replace=true');
+  const only = (k) => resources.length === 0 || resources.some((r) => (r.group || '') === (k.group || '')
+    && r.kind === k.kind && (r.namespace || '') === (k.namespace || '') && r.name === k.name);
+  let items = null;
+  let failed = '';
+  const show = () => {
+    if (items === null && !failed) return;
+    el.setAttribute('aria-busy', 'false');
+    const pruned = (items || []).filter((it) => it.status === 'Extraneous' && only(it.key));
+    const replaced = replace ? (items || []).filter((it) => it.status === 'OutOfSync' && only(it.key)) : [];
+    const deleting = pruneBox.checked ? pruned : [];
+    const row = (it, what) => h('li', {
+      'data-testid': 'plan-object', 'data-action': what, 'data-kind': it.key.kind, 'data-name': it.key.name,
+    }, h('code', { text: objectKey(it.key) }));
+    fill(el,
+      failed ? h('p', { class: 'warn-text', role: 'alert', text: `Could not work out what the sync would delete: ${failed}` }) : null,
+      pruned.length === 0 && replaced.length === 0 && !failed
+        ? h('p', { class: 'muted', text: 'The sync deletes and replaces nothing.' }) : null,
+      pruned.length ? [
+        h('p', { class: pruneBox.checked ? 'warn-text' : 'muted' },
+          pruneBox.checked ? 'These objects will be deleted (git no longer declares them):'
+            : 'Git no longer declares these objects; with Prune they would be deleted:'),
+        h('ul', { class: 'plan-list', 'data-testid': 'plan-prune' }, pruned.map((it) => row(it, 'prune')))] : null,
+      replaced.length ? [
+        h('p', { class: 'warn-text', text: 'These objects will be replaced (Replace=true: fields git does not declare are removed):' }),
+        h('ul', { class: 'plan-list', 'data-testid': 'plan-replace' }, replaced.map((it) => row(it, 'replace')))] : null);
+    const button = el.closest('dialog') && el.closest('dialog').querySelector('.dialog-buttons button[value="ok"]');
+    if (!button) return;
+    if (!button.dataset.label) {
+      button.dataset.label = button.textContent;
+      button.dataset.danger = String(button.classList.contains('danger'));
+    }
+    const n = deleting.length + replaced.length;
+    const danger = n > 0 && !(dryBox && dryBox.checked);
+    button.textContent = danger ? `${button.dataset.label} and ${deleting.length ? `delete ${deleting.length}` : ''}${deleting.length && replaced.length ? ', ' : ''}${replaced.length ? `replace ${replaced.length}` : ''}` : button.dataset.label;
+    button.classList.toggle('danger', danger || button.dataset.danger === 'true');
+    button.classList.toggle('primary', !danger && button.dataset.danger !== 'true');
+  };
+  pruneBox.addEventListener('change', show);
+  if (dryBox) dryBox.addEventListener('change', show);
+  get(appPath(a.metadata.namespace, a.metadata.name, '/diff'), { revision })
+    .then((d) => { items = d.items || []; show(); })
+    .catch((err) => { failed = err.message; show(); });
+  return { el };
+}
+
+// objectKey names an object as the CLI does: [group/]kind/[namespace/]name.
+function objectKey(k) {
+  return `${k.group ? k.group + '/' : ''}${k.kind}/${k.namespace ? k.namespace + '/' : ''}${k.name}`;
 }
 
 // specSources returns an Application's sources: spec.sources when set,

@@ -4,11 +4,13 @@
 //
 //   #/                         the application list (#/?sync=…&health=…&search=…)
 //   #/apps/{namespace}/{name}  one application
+//   #/clusters                 the clusters applications deploy to
 
 import { Stream, get, onUnauthorized, setToken, token } from './api.js';
 import { h, refreshTimes } from './dom.js';
 import { ListView } from './list.js';
 import { AppView } from './app.js';
+import { ClustersView } from './clusters.js';
 
 const stream = new Stream();
 let view = null;
@@ -30,6 +32,7 @@ function route() {
   const params = new URLSearchParams(q);
   const m = /^\/apps\/([^/]+)\/([^/]+)\/?$/.exec(path);
   if (m) return { name: 'app', namespace: decodeURIComponent(m[1]), app: decodeURIComponent(m[2]), params };
+  if (/^\/clusters\/?$/.test(path)) return { name: 'clusters', params };
   return { name: 'list', params };
 }
 
@@ -48,9 +51,9 @@ function render() {
   }
   if (!stream.active) stream.start();
   const r = route();
-  view = r.name === 'app'
-    ? new AppView(stream, r.namespace, r.app)
-    : new ListView(stream, r.params);
+  if (r.name === 'app') view = new AppView(stream, r.namespace, r.app);
+  else if (r.name === 'clusters') view = new ClustersView();
+  else view = new ListView(stream, r.params);
   view.mount(root);
 }
 
