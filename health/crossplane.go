@@ -90,3 +90,39 @@ func crossplanePackageHealth(conds []condition) (app.HealthState, bool) {
 	}
 	return healthy(packageHealthy.Message), true
 }
+
+// compositeOrGeneric judges a kind no built-in rule names: a Crossplane
+// composite resource or claim by crossplaneHealth, anything else by the
+// generic conventions. Composites and claims belong to their authors'
+// groups, so they are told by their spec instead (see isCrossplaneComposite).
+func compositeOrGeneric(obj *unstructured.Unstructured) (app.HealthState, bool) {
+	if isCrossplaneComposite(obj) {
+		return crossplaneHealth(obj)
+	}
+	return genericHealth(obj)
+}
+
+// crossplaneCompositeFields are the spec fields Crossplane adds to every
+// composite resource (v1: compositionRef, compositionSelector,
+// compositionRevisionRef, resourceRefs; v2: all under spec.crossplane) and
+// claim (resourceRef, the composite it binds).
+var crossplaneCompositeFields = [][]string{
+	{"spec", "compositionRef"}, {"spec", "compositionSelector"}, {"spec", "compositionRevisionRef"},
+	{"spec", "resourceRefs"}, {"spec", "resourceRef"}, {"spec", "crossplane"},
+}
+
+// isCrossplaneComposite reports whether obj is a Crossplane composite
+// resource or claim: one of crossplaneCompositeFields beside the Synced
+// condition Crossplane sets on both. Another project's kind with such a
+// field but no Synced condition keeps the generic conventions.
+func isCrossplaneComposite(obj *unstructured.Unstructured) bool {
+	if findCondition(conditions(obj), "Synced") == nil {
+		return false
+	}
+	for _, path := range crossplaneCompositeFields {
+		if _, found, _ := unstructured.NestedFieldNoCopy(obj.Object, path...); found {
+			return true
+		}
+	}
+	return false
+}

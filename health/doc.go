@@ -225,8 +225,10 @@
 //     reason Unavailable Degraded, Creating or Deleting Progressing.
 //     Packages (Provider, Configuration, Function) by Installed and Healthy,
 //     CompositeResourceDefinition by Established (crossplane.go). Composite
-//     resources and claims, whose groups are their authors', follow the
-//     generic conventions.
+//     resources and claims, whose groups are their authors', are told by
+//     the spec fields Crossplane gives them (a composition reference, the
+//     composite a claim binds) beside its Synced condition, and judged the
+//     same way; without Synced they follow the generic conventions.
 //   - keda.sh ScaledObject, ScaledJob: a pause annotation or the Paused
 //     condition is Suspended; Ready False or Fallback True is Degraded;
 //     Ready True is Healthy, Active or idle (keda.go).

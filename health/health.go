@@ -64,7 +64,7 @@ func ruleFor(gk schema.GroupKind) rule {
 	if r := thirdPartyRule(gk); r != nil {
 		return r
 	}
-	return genericHealth
+	return compositeOrGeneric
 }
 
 // fromUnstructured converts obj into the typed API struct T, so rules can

@@ -61,6 +61,10 @@ func TestCheckThirdParty(t *testing.T) {
 		{"crossplane-xrd-established.yaml", app.Healthy, ""},
 		{"crossplane-composition-plain.yaml", "", ""},
 		{"crossplane-claim-ready.yaml", app.Healthy, ""},
+		{"crossplane-claim-sync-error.yaml", app.Degraded, "Synced is False: cannot compose resources: cannot render composed resource"},
+		{"crossplane-claim-paused.yaml", app.Suspended, "reconciliation is paused"},
+		{"crossplane-xr-v2-creating.yaml", app.Progressing, "Ready is False: Creating"},
+		{"crossplane-lookalike-resourceref.yaml", app.Healthy, ""},
 
 		{"keda-scaledobject-active.yaml", app.Healthy, "Scaling is performed because triggers are active"},
 		{"keda-scaledobject-idle.yaml", app.Healthy, "Scaling is not performed because triggers are not active"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -96,10 +97,21 @@ func redirectComponentLogs(f *os.File) {
 		grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, logSink, logSink))
 		enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
 		etcd3ClientLogger = zap.New(zapcore.NewCore(enc, zapcore.AddSync(logSink), zapcore.WarnLevel)).Named("etcd-client")
+		klog.OsExit = componentExit
 	})
 	if to := logSink.join(f); to != f.Name() {
 		fmt.Fprintf(f, "%s gyre: the Kubernetes components of this process, this cluster's included, log to %s (their loggers are process-wide)\n", time.Now().UTC().Format(time.RFC3339), to)
 	}
+}
+
+// componentExit stands in for os.Exit where the Kubernetes components give
+// up (klog.FlushAndExit, klog's Fatal): the namespace controller does when
+// discovery finds nothing while its cluster's API server stops, say. The
+// process runs other clusters and gyre itself, so it must not end: the
+// goroutine that gave up ends instead, and the log says so.
+func componentExit(code int) {
+	fmt.Fprintf(logSink, "%s gyre: a Kubernetes component asked to exit the process (status %d); only its goroutine ends\n", time.Now().UTC().Format(time.RFC3339), code)
+	runtime.Goexit()
 }
 
 // stopComponentLogs flushes what the components logged and takes f out of

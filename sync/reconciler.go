@@ -344,17 +344,25 @@ func (r *Reconciler) Refresh(key types.NamespacedName) {
 // or the RefreshAnnotation): its status is written even when unchanged.
 type refreshKey struct{}
 
-// refreshContext returns ctx marked when a refresh of a was asked for, and
-// takes the request.
+// refreshContext returns ctx marked when a refresh of a was asked for. The
+// request stays until a comparison's status is written (refreshDone), so a
+// write that meets a conflict does not lose it.
 func (r *Reconciler) refreshContext(ctx context.Context, a *app.Application) context.Context {
 	r.mu.Lock()
 	asked := r.refreshes[a.Key()]
-	delete(r.refreshes, a.Key())
 	r.mu.Unlock()
 	if _, annotated := a.Annotations[RefreshAnnotation]; !asked && !annotated {
 		return ctx
 	}
 	return context.WithValue(ctx, refreshKey{}, true)
+}
+
+// refreshDone takes the refresh request of key, once its comparison is
+// recorded.
+func (r *Reconciler) refreshDone(key types.NamespacedName) {
+	r.mu.Lock()
+	delete(r.refreshes, key)
+	r.mu.Unlock()
 }
 
 // isRefresh reports whether ctx is a requested comparison's.
@@ -406,8 +414,14 @@ func (r *Reconciler) takeRefreshRequest(ctx context.Context, a *app.Application)
 	}
 	r.refreshSources(a.Spec.SourceList())
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{RefreshAnnotation: nil}}})
-	_, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(a.Namespace).Patch(ctx, a.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: r.opts.FieldManager})
-	return err
+	u, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(a.Namespace).Patch(ctx, a.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: r.opts.FieldManager})
+	if err != nil {
+		return err
+	}
+	// The status written next goes on top of this patch, not against it.
+	a.ResourceVersion = u.GetResourceVersion()
+	delete(a.Annotations, RefreshAnnotation)
+	return nil
 }
 
 // RefreshRepository drops the cached ref listing of a repository and asks

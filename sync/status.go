@@ -100,7 +100,11 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 	// The watched copy may lag behind gyre's own last write: on a conflict
 	// the comparison is dropped and made again from a fresher copy, never
 	// written over a newer status.
-	return r.writeStatus(ctx, a, *st, false)
+	written, err := r.writeStatus(ctx, a, *st, false)
+	if err == nil && isRefresh(ctx) {
+		r.refreshDone(a.Key())
+	}
+	return written, err
 }
 
 // sameStatus compares two statuses as they would be stored, ignoring

@@ -34,6 +34,10 @@ type upOptions struct {
 	Nodes    int
 	Clusters int
 	Examples bool
+	// Agent runs gyre's reconcile loop and web server on the cluster;
+	// without it `gyre up` is the cluster alone, for a `gyre serve`
+	// elsewhere (and the benchmarks).
+	Agent bool
 	agentOptions
 	httpOptions
 }
@@ -42,7 +46,7 @@ type upOptions struct {
 const upNamespace = "gyre"
 
 func newUpCommand() *cobra.Command {
-	o := upOptions{DataDir: defaultDataDir(), APIAddr: "127.0.0.1:7443", Nodes: 3, Examples: true, agentOptions: agentOptions{
+	o := upOptions{DataDir: defaultDataDir(), APIAddr: "127.0.0.1:7443", Nodes: 3, Examples: true, Agent: true, agentOptions: agentOptions{
 		Workers:      8,
 		ResyncPeriod: 3 * time.Minute,
 		PollInterval: 10 * time.Second,
@@ -75,6 +79,7 @@ every object again. Stop with Ctrl-C.`,
 	f.IntVar(&o.Nodes, "nodes", o.Nodes, "number of simulated nodes")
 	f.IntVar(&o.Clusters, "clusters", o.Clusters, fmt.Sprintf("number of additional workload clusters to run and register as cluster-1…N (0 to %d)", maxUpClusters))
 	f.BoolVar(&o.Examples, "examples", o.Examples, "deploy the bundled example Applications (on first start)")
+	f.BoolVar(&o.Agent, "agent", o.Agent, "run gyre's agent and web UI on the cluster; --agent=false runs the cluster alone, like kind, for a gyre serve elsewhere")
 	f.StringVar(&o.Addr, "addr", o.Addr, "address of the web UI, API, webhooks and metrics")
 	o.addFlags(f)
 	return cmd
@@ -106,6 +111,9 @@ func runUp(ctx context.Context, o upOptions, out io.Writer) error {
 		c.Stop()
 		fmt.Fprintf(out, "gyre up: stopped (%.1fs); the data dir keeps every object for the next start\n", time.Since(start).Seconds())
 	}()
+	if !o.Agent {
+		return runClusterOnly(ctx, c, workloads, o, out)
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	o.CacheDir = filepath.Join(c.DataDir(), "git-cache")
 	o.SystemNamespace = upNamespace
@@ -193,6 +201,32 @@ Press Ctrl-C to stop.
 	case err := <-webDone:
 		return fmt.Errorf("web server stopped: %v", err)
 	}
+}
+
+// runClusterOnly is `gyre up --agent=false`: the cluster (and workload
+// clusters, registered as cluster Secrets) until ctx ends, with no agent,
+// web server or examples.
+func runClusterOnly(ctx context.Context, c *localcluster.Cluster, workloads *pendingClusters, o upOptions, out io.Writer) error {
+	var clusters []*workloadCluster
+	if workloads != nil {
+		var err error
+		if clusters, err = workloads.wait(ctx); err != nil {
+			return err
+		}
+	}
+	if err := registerWorkloadClusters(ctx, c.RESTConfig(), clusters); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, `gyre up: Kubernetes %s is ready (%.1fs), without gyre's agent
+  API server  %s
+  kubeconfig  %s
+  data dir    %s  (component logs in %s)
+  nodes       %d simulated: pods are scheduled and shown Running, but containers do not run
+%sTo run gyre against it:     gyre serve --kubeconfig %s
+Press Ctrl-C to stop.
+`, localcluster.KubeVersion(), c.ReadyAfter().Seconds(), c.URL(), c.KubeconfigPath(), c.DataDir(), c.LogPath(), o.Nodes, clusterBanner(clusters), c.KubeconfigPath())
+	<-ctx.Done()
+	return nil
 }
 
 // webhookSecretPath is the file `gyre up` keeps the webhook secret of

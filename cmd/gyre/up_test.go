@@ -24,7 +24,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -718,4 +720,34 @@ func checkWebhookSecrets(t *testing.T, p *upProcess) {
 			t.Errorf("%s: %d, want %d", tc.what, got, tc.want)
 		}
 	}
+}
+
+// TestUpWithoutAgent: `gyre up --agent=false` runs the cluster alone, like
+// kind: its kubeconfig works and lists the nodes, the banner says how to
+// run gyre against it, and no agent ran (the Application CRD, which the
+// agent installs, does not exist, nor do the example Applications).
+func TestUpWithoutAgent(t *testing.T) {
+	needBinary(t)
+	dir := t.TempDir()
+	p := startUpWith(t, dir, freeAddr(t), "--agent=false", "--nodes", "2")
+	banner := p.waitLine("gyre up: Kubernetes ", startTimeout)
+	if !strings.Contains(banner, "without gyre's agent") {
+		t.Errorf("banner %q does not say the agent is off", banner)
+	}
+	hint := p.waitLine("To run gyre against it:", startTimeout)
+	if !strings.Contains(hint, "gyre serve --kubeconfig "+filepath.Join(dir, "kubeconfig")) {
+		t.Errorf("banner line %q does not name the kubeconfig to serve with", hint)
+	}
+	nodes, err := p.client().CoreV1().Nodes().List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(nodes.Items) != 2 {
+		t.Fatalf("nodes: %v, %v; want 2", nodes, err)
+	}
+	crds := p.dynamicClient().Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	if _, err := crds.Get(context.Background(), "applications.gyre.dev", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the Application CRD without an agent: %v, want not found", err)
+	}
+	if out := p.stdout.String(); strings.Contains(out, "web UI") {
+		t.Errorf("gyre up --agent=false printed a web UI:\n%s", out)
+	}
+	p.stop()
 }
