@@ -38,7 +38,7 @@ func fuzzKinds() []fuzzKind {
 // TestFuzzKindsHaveRules keeps fuzzKinds honest: each of them but the
 // custom one has a rule of its own.
 func TestFuzzKindsHaveRules(t *testing.T) {
-	generic := reflect.ValueOf(genericHealth).Pointer()
+	generic := reflect.ValueOf(compositeOrGeneric).Pointer()
 	kinds := fuzzKinds()
 	for _, k := range kinds[:len(kinds)-1] {
 		gk := schema.FromAPIVersionAndKind(k.apiVersion, k.kind).GroupKind()

@@ -37,7 +37,7 @@ func TestClustersInOneProcess(t *testing.T) {
 	wg.Wait()
 	for i, c := range extra {
 		if c != nil {
-			t.Cleanup(c.Stop)
+			t.Cleanup(func() { c.Stop() }) // the cluster c holds then: Restart replaces it
 		}
 		if errs[i] != nil {
 			t.Fatalf("start extra cluster %d: %v", i+1, errs[i])

@@ -147,8 +147,9 @@ func (r *Reconciler) start(ctx context.Context, t *target) {
 }
 
 // probe asks t's API server whether it accepts gyre's credentials, and
-// for its version, and records whether it answered; a change either way queues t's Applications, and a cluster
-// that comes back has its capabilities read again.
+// for its version, and records whether it answered. A change either way
+// queues t's Applications; a cluster that comes back has its capabilities
+// read again.
 func (r *Reconciler) probe(ctx context.Context, t *target) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()

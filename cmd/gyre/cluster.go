@@ -103,22 +103,13 @@ destination.server (the context's server, or --server).`,
 				server = cfg.Host
 			}
 			req := web.ClusterRequest{Name: args[0], Server: server, Config: raw, Namespaces: namespaces, ClusterResources: clusterResources, Project: project, Labels: labels, Upsert: upsert}
-			data, _, err := s.client.do(cmd.Context(), http.MethodPost, "/api/v1/clusters", nil, req)
-			if err != nil {
-				return err
-			}
-			var w web.ClusterWritten
-			if err := json.Unmarshal(data, &w); err != nil {
-				return fmt.Errorf("server %s: decode answer: %w", s.client.server, err)
-			}
-			if s.format != formatTable {
-				return printStructured(s.out, s.format, w)
-			}
-			fmt.Fprintf(s.out, "cluster %s (%s) registered in Secret %s\n", args[0], server, strings.Join(w.Secrets, ", "))
-			if note != "" {
+			err = writeCluster(cmd, s, http.MethodPost, nil, req, func(secrets string) string {
+				return fmt.Sprintf("cluster %s (%s) registered in Secret %s", args[0], server, secrets)
+			})
+			if err == nil && note != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "note:", note)
 			}
-			return nil
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -148,19 +139,28 @@ func newClusterRmCommand(ao *appOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			data, _, err := s.client.do(cmd.Context(), http.MethodDelete, "/api/v1/clusters", url.Values{"name": {args[0]}}, nil)
-			if err != nil {
-				return err
-			}
-			var w web.ClusterWritten
-			if err := json.Unmarshal(data, &w); err != nil {
-				return fmt.Errorf("server %s: decode answer: %w", s.client.server, err)
-			}
-			if s.format != formatTable {
-				return printStructured(s.out, s.format, w)
-			}
-			fmt.Fprintf(s.out, "cluster %s removed: Secret %s deleted\n", args[0], strings.Join(w.Secrets, ", "))
-			return nil
+			return writeCluster(cmd, s, http.MethodDelete, url.Values{"name": {args[0]}}, nil, func(secrets string) string {
+				return fmt.Sprintf("cluster %s removed: Secret %s deleted", args[0], secrets)
+			})
 		},
 	}
+}
+
+// writeCluster sends a cluster write (POST or DELETE /api/v1/clusters) and
+// prints the answer: as the output format asks, or the line done makes of
+// the Secrets written.
+func writeCluster(cmd *cobra.Command, s *appSession, method string, query url.Values, body any, done func(secrets string) string) error {
+	data, _, err := s.client.do(cmd.Context(), method, "/api/v1/clusters", query, body)
+	if err != nil {
+		return err
+	}
+	var w web.ClusterWritten
+	if err := json.Unmarshal(data, &w); err != nil {
+		return fmt.Errorf("server %s: decode answer: %w", s.client.server, err)
+	}
+	if s.format != formatTable {
+		return printStructured(s.out, s.format, w)
+	}
+	fmt.Fprintln(s.out, done(strings.Join(w.Secrets, ", ")))
+	return nil
 }
