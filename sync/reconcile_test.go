@@ -359,3 +359,24 @@ func TestDeletedAppLeavesObjectsUnlessFinalizer(t *testing.T) {
 		t.Fatalf("orphan not adopted: %v %v", cm.Annotations, err)
 	}
 }
+
+// TestRefreshMovesReconciledAt: a requested comparison of an unchanged
+// Application records reconciledAt, and one asked for within the same
+// second moves it on too, so that a caller waiting for it (gyre app
+// refresh) sees each of its requests answered.
+func TestRefreshMovesReconciledAt(t *testing.T) {
+	ns := cluster.Namespace(t)
+	r := newRepo(t)
+	sha := r.commit(map[string]*string{"app/cm.yaml": s(configMap("c", "v1"))})
+	key := newApp(t, ns, "refreshed", r, "app", nil)
+	prev := syncedAt(t, key, sha).Status.ReconciledAt
+	for i := range 3 {
+		reconciler.Refresh(key)
+		a := waitApp(t, key, 10*time.Second, func(a *app.Application) (bool, string) {
+			at := a.Status.ReconciledAt
+			return at != nil && prev != nil && at.After(prev.Time), "reconciledAt did not move"
+		})
+		t.Logf("refresh %d: reconciledAt %s", i, a.Status.ReconciledAt.UTC().Format(time.RFC3339))
+		prev = a.Status.ReconciledAt
+	}
+}

@@ -97,6 +97,12 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 		return a, nil
 	}
 	st.ReconciledAt = &metav1.Time{Time: now}
+	if prev := a.Status.ReconciledAt; isRefresh(ctx) && prev != nil && !now.Truncate(time.Second).After(prev.Time) {
+		// reconciledAt is stored in whole seconds, and whoever asked for
+		// this comparison waits for it to move: a second comparison within
+		// the same second is recorded one second on.
+		st.ReconciledAt = &metav1.Time{Time: prev.Time.Add(time.Second)}
+	}
 	// The watched copy may lag behind gyre's own last write: on a conflict
 	// the comparison is dropped and made again from a fresher copy, never
 	// written over a newer status.
