@@ -3,16 +3,11 @@ package notify
 import (
 	"context"
 	"flag"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/internal/testsupport"
 	"github.com/gyre-cd/gyre/localcluster/clustertest"
 	gyresync "github.com/gyre-cd/gyre/sync"
 )
@@ -24,7 +19,7 @@ var cluster *clustertest.Cluster
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if !needsCluster() {
+	if !testsupport.NeedsCluster("*_cluster_test.go") {
 		os.Exit(m.Run())
 	}
 	os.Exit(clustertest.Run(m, &cluster, func(c *clustertest.Cluster) (func(), error) {
@@ -35,34 +30,4 @@ func TestMain(m *testing.M) {
 		}
 		return func() {}, nil
 	}))
-}
-
-// needsCluster reports whether a test of a *_cluster_test.go file will
-// run: not in a fuzz worker, and not when -run matches none of them.
-func needsCluster() bool {
-	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
-		return false
-	}
-	pattern := ""
-	if f := flag.Lookup("test.run"); f != nil {
-		pattern = f.Value.String()
-	}
-	top, _, _ := strings.Cut(pattern, "/")
-	re, err := regexp.Compile(top)
-	if err != nil {
-		return true // testing reports the bad pattern
-	}
-	files, _ := filepath.Glob("*_cluster_test.go")
-	for _, file := range files {
-		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
-		if err != nil {
-			return true
-		}
-		for _, d := range f.Decls {
-			if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && strings.HasPrefix(fn.Name.Name, "Test") && re.MatchString(fn.Name.Name) {
-				return true
-			}
-		}
-	}
-	return false
 }

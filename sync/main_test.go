@@ -5,14 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"github.com/gyre-cd/gyre/internal/testsupport"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	gosync "sync"
@@ -55,7 +51,7 @@ var (
 func TestMain(m *testing.M) {
 	render.ServeIfWorker() // the shared loop's render workers are this binary
 	flag.Parse()
-	if !needsCluster() {
+	if !testsupport.NeedsCluster("*_test.go") {
 		os.Exit(m.Run())
 	}
 	os.Exit(clustertest.Run(m, &cluster, func(c *clustertest.Cluster) (func(), error) {
@@ -114,46 +110,6 @@ func TestMain(m *testing.M) {
 		reconciler = r
 		return func() { cancel(); <-done; sandbox.Close(); stopWorkloadClusters(); os.RemoveAll(dir) }, nil
 	}))
-}
-
-// needsCluster reports whether this test process may run a test that uses
-// the embedded cluster. A fuzz worker (started by `go test -fuzz`, once per
-// worker) runs only its fuzz target, and a -run pattern that matches none of
-// the package's Test functions (-run '^$' beside -fuzz, or a fuzz target's
-// name to replay its corpus) runs only fuzz targets, which are pure: they
-// skip the cluster's start-up.
-func needsCluster() bool {
-	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
-		return false
-	}
-	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
-		return true // benchmarks run the loop
-	}
-	run := flag.Lookup("test.run")
-	if run == nil || run.Value.String() == "" {
-		return true
-	}
-	top, _, _ := strings.Cut(run.Value.String(), "/")
-	re, err := regexp.Compile(top)
-	if err != nil {
-		return true // testing reports the bad pattern
-	}
-	files, err := filepath.Glob("*_test.go")
-	if err != nil || len(files) == 0 {
-		return true
-	}
-	for _, file := range files {
-		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
-		if err != nil {
-			return true
-		}
-		for _, d := range f.Decls {
-			if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && strings.HasPrefix(fn.Name.Name, "Test") && fn.Name.Name != "TestMain" && re.MatchString(fn.Name.Name) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 var ctx = context.Background()
