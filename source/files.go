@@ -132,8 +132,11 @@ func (n node) isLink() bool { return n.mode == filemode.Symlink }
 // maxSymlinkHops bounds symlink resolution, as the kernel's ELOOP does.
 const maxSymlinkHops = 40
 
-// errSymlinkEscapes marks a symlink leaving the repository.
-var errSymlinkEscapes = errors.New("symbolic link leaves the repository")
+// Why a name that names a link does not resolve.
+var (
+	errSymlinkEscapes = errors.New("symbolic link leaves the repository")
+	errSymlinkLoop    = errors.New("too many levels of symbolic links")
+)
 
 // lookupLocked resolves an fs.FS name to a tree entry, following symlinks.
 // The caller holds r.storeMu.
@@ -146,12 +149,12 @@ restart:
 		if cur.mode != filemode.Dir {
 			return node{}, fs.ErrNotExist
 		}
-		tree, err := object.GetTree(s.r.store, cur.hash)
+		tree, err := s.treeLocked(cur.hash)
 		if err != nil {
 			return node{}, err
 		}
-		e, err := tree.FindEntry(parts[i])
-		if err != nil {
+		e, ok := tree.find(parts[i])
+		if !ok {
 			return node{}, fs.ErrNotExist
 		}
 		switch e.Mode {
@@ -159,7 +162,7 @@ restart:
 			return node{}, fs.ErrNotExist
 		case filemode.Symlink:
 			if hops++; hops > maxSymlinkHops {
-				return node{}, errors.New("too many levels of symbolic links")
+				return node{}, errSymlinkLoop
 			}
 			target, err := s.readBlobLocked(e.Hash)
 			if err != nil {
@@ -197,12 +200,12 @@ func (s *Snapshot) lstatLocked(name string) (node, string, error) {
 	if !parent.isDir() {
 		return node{}, "", fs.ErrNotExist
 	}
-	tree, err := object.GetTree(s.r.store, parent.hash)
+	tree, err := s.treeLocked(parent.hash)
 	if err != nil {
 		return node{}, "", err
 	}
-	e, err := tree.FindEntry(path.Base(name))
-	if err != nil || e.Mode == filemode.Submodule {
+	e, ok := tree.find(path.Base(name))
+	if !ok || e.Mode == filemode.Submodule {
 		return node{}, "", fs.ErrNotExist
 	}
 	n := node{hash: e.Hash, mode: e.Mode}
@@ -358,12 +361,12 @@ func (s *Snapshot) ReadDir(name string) ([]fs.DirEntry, error) {
 // exist in the snapshot. Links are listed as links, and only when they
 // resolve inside the repository. The caller holds r.storeMu.
 func (s *Snapshot) readDirLocked(name string, n node) ([]fs.DirEntry, error) {
-	tree, err := object.GetTree(s.r.store, n.hash)
+	tree, err := s.treeLocked(n.hash)
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]fs.DirEntry, 0, len(tree.Entries))
-	for _, e := range tree.Entries {
+	entries := make([]fs.DirEntry, 0, len(tree.entries))
+	for _, e := range tree.entries {
 		switch e.Mode {
 		case filemode.Submodule:
 			continue
@@ -417,6 +420,36 @@ func (s *Snapshot) Lstat(name string) (fs.FileInfo, error) {
 		return nil, &fs.PathError{Op: "lstat", Path: name, Err: err}
 	}
 	return fi, nil
+}
+
+// ObjectHash returns the git object hash, in hex, of the named file or
+// directory: with follow, of what name resolves to through symbolic links,
+// as Stat sees it; without, of the entry itself (a link's hash is that of
+// its target's text), as Lstat sees it. A directory's hash is its tree's,
+// which covers everything below it, so two snapshots whose hashes of a name
+// are equal read the same there. A name that does not exist, a link that
+// dangles or leaves the repository and a submodule have the hash "" and no
+// error; a link loop followed is an error, as for Stat.
+func (s *Snapshot) ObjectHash(name string, follow bool) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: "objecthash", Path: name, Err: fs.ErrInvalid}
+	}
+	s.r.storeMu.Lock()
+	defer s.r.storeMu.Unlock()
+	var n node
+	var err error
+	if follow {
+		n, err = s.lookupLocked(name)
+	} else {
+		n, _, err = s.lstatLocked(name)
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errSymlinkEscapes):
+		return "", nil
+	case err != nil:
+		return "", &fs.PathError{Op: "objecthash", Path: name, Err: err}
+	}
+	return n.hash.String(), nil
 }
 
 // WriteDir writes the snapshot's files below dir, creating it, for

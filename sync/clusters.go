@@ -97,7 +97,7 @@ const watchTimeout = 30 * time.Second
 func (r *Reconciler) newTarget(c *clusters.Cluster, home bool) (*target, error) {
 	cfg := rest.CopyConfig(c.Config)
 	if cfg.QPS == 0 && cfg.RateLimiter == nil {
-		cfg.QPS, cfg.Burst = 50, 100
+		cfg.QPS, cfg.Burst = r.opts.QPS, r.opts.Burst
 	}
 	t := &target{server: c.Server, name: c.Name, version: c.Version, home: home, namespaces: c.Namespaces, clusterScoped: len(c.Namespaces) == 0 || c.ClusterResources}
 	if home {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/gyre-cd/gyre/internal/testsupport"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -120,6 +121,9 @@ var requests = &requestCounter{}
 type requestCounter struct {
 	mu     gosync.Mutex
 	counts map[string]int
+	// byNamespace counts the requests to objects in one namespace (or
+	// to the namespace itself), by kind; status writes are "STATUS".
+	byNamespace map[string]map[string]int
 }
 
 func (c *requestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
@@ -135,9 +139,38 @@ func (c *requestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 			c.counts = map[string]int{}
 		}
 		c.counts[kind]++
+		if ns := namespaceOf(req.URL.Path); ns != "" {
+			if c.byNamespace == nil {
+				c.byNamespace = map[string]map[string]int{}
+			}
+			if c.byNamespace[ns] == nil {
+				c.byNamespace[ns] = map[string]int{}
+			}
+			if kind == http.MethodPut && strings.HasSuffix(req.URL.Path, "/status") {
+				kind = "STATUS"
+			}
+			c.byNamespace[ns][kind]++
+		}
 		c.mu.Unlock()
 		return rt.RoundTrip(req)
 	})
+}
+
+// namespaceOf returns the namespace a request path names ("" for none).
+func namespaceOf(path string) string {
+	_, rest, ok := strings.Cut(path, "/namespaces/")
+	if !ok {
+		return ""
+	}
+	ns, _, _ := strings.Cut(rest, "/")
+	return ns
+}
+
+// inNamespace returns the requests counted in namespace ns so far.
+func (c *requestCounter) inNamespace(ns string) map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.byNamespace[ns])
 }
 
 // take returns the counts since the last take.

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/diff"
 	"github.com/gyre-cd/gyre/source"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,6 +30,11 @@ type syncParams struct {
 	// Before is the change set of an interrupted run of the same
 	// operation, if this one resumes it.
 	Before *app.ChangeSet
+	// decidedOnWatch says that the operation was decided on the watched
+	// copy of the Application, whose status holds a comparison not yet
+	// written: the first status write then fails on a conflict instead of
+	// overwriting a newer object.
+	decidedOnWatch bool
 }
 
 // startOperation carries out what an Application's operation field asks
@@ -269,9 +276,12 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 	}
 	st := a.Status.DeepCopy()
 	st.OperationState = state
-	a, err := r.putStatus(ctx, a, *st)
+	a, err := r.writeStatus(ctx, a, *st, !p.decidedOnWatch)
 	if err != nil {
 		return 0, err
+	}
+	if p.decidedOnWatch && isRefresh(ctx) {
+		r.refreshDone(ctx, a.Key())
 	}
 	progress := func(cs *app.ChangeSet, msg string) {
 		st := a.Status.DeepCopy()
@@ -283,11 +293,18 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 	}
 
 	var cs *app.ChangeSet
+	var written map[app.ResourceKey]string
 	if cmp.err != nil {
 		err = fmt.Errorf("comparison failed: %w", cmp.err)
 		cs = &app.ChangeSet{Revision: cmp.revision, Revisions: cmp.multiRevisions(), DryRun: p.DryRun}
 	} else {
-		cs, err = r.execute(ctx, a, cmp, p, progress)
+		cs, written, err = r.execute(ctx, a, cmp, p, progress)
+	}
+	// The comparison the sync leads to is recorded with its outcome, in
+	// one write, once the live cache shows what the sync did.
+	var after *comparison
+	if err == nil && !p.DryRun && ctx.Err() == nil && r.caughtUp(ctx, cmp.dst, written, cs) {
+		after = r.compare(ctx, a, a.Spec.SourceList(), "")
 	}
 
 	st = a.Status.DeepCopy()
@@ -333,11 +350,75 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 		}
 		return 0, ctx.Err()
 	}
+	if after != nil {
+		done := a.DeepCopy()
+		done.Status = *st
+		st, _ = r.comparedStatus(ctx, done, after)
+	}
 	if _, err := r.putStatus(ctx, a, *st); err != nil {
 		return 0, err
 	}
 	r.opts.Observer.OperationFinished(a.Key(), st.OperationState.Phase)
 	return 0, nil // the watch brings the app back with its new status
+}
+
+// catchUpTimeout bounds the wait for the live cache to show what a sync
+// wrote. The watch usually brings it within milliseconds; when it does not,
+// the sync's outcome is written alone and the watch event brings the
+// comparison after it.
+const catchUpTimeout = 2 * time.Second
+
+// caughtUp waits until dst's live cache shows every object a sync wrote
+// (written: their resourceVersions as the writes returned them) at that
+// resourceVersion or a later one, and every object its change set pruned
+// gone. It reports false when catchUpTimeout passed first.
+func (r *Reconciler) caughtUp(ctx context.Context, dst *target, written map[app.ResourceKey]string, cs *app.ChangeSet) bool {
+	deadline := time.Now().Add(catchUpTimeout)
+	for {
+		if dst.shows(written, cs) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// shows reports whether t's live cache holds what a sync did: see caughtUp.
+func (t *target) shows(written map[app.ResourceKey]string, cs *app.ChangeSet) bool {
+	for k, rv := range written {
+		if obj, ok := t.live.Get(k); !ok || !notOlder(obj.GetResourceVersion(), rv) {
+			return false
+		}
+	}
+	for _, c := range cs.Resources {
+		if c.Action != app.ActionPruned {
+			continue
+		}
+		k := app.ResourceKey{Group: c.Group, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name}
+		if _, ok := t.live.Get(k); ok {
+			return false
+		}
+	}
+	return true
+}
+
+// notOlder reports whether resourceVersion have is want or a later one.
+// resourceVersions are opaque, but those of one resource from one API
+// server grow; ones that do not parse as numbers are only compared for
+// equality.
+func notOlder(have, want string) bool {
+	if have == want || want == "" {
+		return true
+	}
+	h, err1 := strconv.ParseUint(have, 10, 64)
+	w, err2 := strconv.ParseUint(want, 10, 64)
+	return err1 == nil && err2 == nil && h >= w
 }
 
 // historySources are srcs as history records them: repository URLs without
@@ -371,15 +452,20 @@ func summarize(cs *app.ChangeSet) string {
 
 // execute runs the plan for what cmp found: pre-flight dry run of every
 // object, then wave by wave prune and apply (waiting for health before the
-// next wave). The returned change set holds what was done, also on error.
-func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *comparison, p syncParams, progress func(*app.ChangeSet, string)) (*app.ChangeSet, error) {
+// next wave). The returned change set holds what was done, also on error;
+// the map, the resourceVersion each applied object (hooks aside) was
+// written at.
+func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *comparison, p syncParams, progress func(*app.ChangeSet, string)) (*app.ChangeSet, map[app.ResourceKey]string, error) {
 	cs := &app.ChangeSet{Revision: cmp.revision, Revisions: cmp.multiRevisions(), DryRun: p.DryRun}
+	// written holds the resourceVersion of every object applied (hooks
+	// aside), for caughtUp.
+	written := map[app.ResourceKey]string{}
 	if len(cmp.violations) > 0 {
 		for k, v := range cmp.violations {
 			cs.Resources = append(cs.Resources, app.Change{Group: k.Group, Kind: k.Kind, Namespace: k.Namespace, Name: k.Name, Action: app.ActionFailed, Message: v.Error()})
 		}
 		slices.SortFunc(cs.Resources, func(x, y app.Change) int { return strings.Compare(x.Message, y.Message) })
-		return cs, fmt.Errorf("%d object(s) refused, nothing was applied: %s", len(cmp.violations), firstFailure(cs))
+		return cs, written, fmt.Errorf("%d object(s) refused, nothing was applied: %s", len(cmp.violations), firstFailure(cs))
 	}
 	options := p.Options
 	if a.Spec.SyncPolicy != nil {
@@ -388,16 +474,16 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 	plan, err := NewPlan(cmp.desired, cmp.inventory, PlanOptions{AppNamespace: a.Namespace, AppName: a.Name, Prune: p.Prune, Resources: p.Resources,
 		PruneLast: options.True(app.OptionPruneLast)})
 	if err != nil {
-		return cs, fmt.Errorf("refused, nothing was applied: %w", err)
+		return cs, written, fmt.Errorf("refused, nothing was applied: %w", err)
 	}
 	if err := r.admitHooks(ctx, cmp.dst, cmp.policy, plan); err != nil {
-		return cs, fmt.Errorf("refused, nothing was applied: %w", err)
+		return cs, written, fmt.Errorf("refused, nothing was applied: %w", err)
 	}
 	pending := "" // a namespace this sync would create but a dry run does not
 	if ns := a.Spec.Destination.Namespace; options.True(app.OptionCreateNamespace) && ns != "" {
 		if !p.DryRun {
 			if err := r.ensureNamespace(ctx, cmp.dst, ns); err != nil {
-				return cs, err
+				return cs, written, err
 			}
 		} else if _, err := cmp.dst.dyn.Resource(namespaces).Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 			pending = ns
@@ -405,11 +491,11 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 	}
 	wo := writeOptions{Options: options, Ignore: a.Spec.IgnoreDifferences, dst: cmp.dst}
 	if failed := r.preflight(ctx, plan, wo, pending, cs); failed > 0 {
-		return cs, fmt.Errorf("%d object(s) failed validation, nothing was applied: %s", failed, firstFailure(cs))
+		return cs, written, fmt.Errorf("%d object(s) failed validation, nothing was applied: %s", failed, firstFailure(cs))
 	}
 	if p.DryRun {
 		r.describeDryRun(plan, cmp, cs)
-		return cs, nil
+		return cs, written, nil
 	}
 	statusOf := map[app.ResourceKey]diff.Status{}
 	for _, res := range cmp.results {
@@ -425,7 +511,31 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 			}
 			cs.Resources = append(cs.Resources, r.prune(ctx, cmp.dst, a, cmp.policy, t, w, options))
 		}
+		// Objects are applied in kind order, those of one apply tier at
+		// once (see applyTier); hooks start one by one, in their place.
+		var batch []Task
+		flush := func() {
+			objs, changes := r.applyBatch(ctx, batch, w, wo, func(t Task) bool {
+				return options.True(app.OptionApplyOutOfSyncOnly) && statusOf[t.Key] == diff.InSync
+			})
+			for j, t := range batch {
+				cs.Resources = append(cs.Resources, changes[j])
+				if objs[j] != nil {
+					applied = append(applied, objs[j])
+					written[t.Key] = objs[j].GetResourceVersion()
+				}
+			}
+			batch = batch[:0]
+		}
 		for _, t := range w.Tasks {
+			if t.Action == TaskApply {
+				if len(batch) > 0 && applyTier(batch[0]) != applyTier(t) {
+					flush()
+				}
+				batch = append(batch, t)
+				continue
+			}
+			flush()
 			switch t.Action {
 			case TaskSkip:
 				cs.Resources = append(cs.Resources, change(t, w, app.ActionSkipped, t.Reason))
@@ -440,31 +550,28 @@ func (r *Reconciler) execute(ctx context.Context, a *app.Application, cmp *compa
 					hooks = append(hooks, run)
 					applied = append(applied, run.obj)
 				}
-			default:
-				obj, c := r.applyTask(ctx, t, w, wo, options.True(app.OptionApplyOutOfSyncOnly) && statusOf[t.Key] == diff.InSync)
-				cs.Resources = append(cs.Resources, c)
-				if obj != nil {
-					applied = append(applied, obj)
-				}
 			}
 		}
-		progress(cs, fmt.Sprintf("%s wave %d applied", w.Phase, w.Wave))
+		flush()
 		if cs.Failed() {
 			r.runSyncFail(ctx, plan, wo, cs)
-			return cs, fmt.Errorf("%s wave %d: %s", w.Phase, w.Wave, firstFailure(cs))
+			return cs, written, fmt.Errorf("%s wave %d: %s", w.Phase, w.Wave, firstFailure(cs))
 		}
+		// Progress is recorded while there is something to wait for; the
+		// last wave's outcome goes with the operation's.
 		last := i == len(plan.Waves)-1
 		if !last || len(hooks) > 0 {
+			progress(cs, fmt.Sprintf("%s wave %d applied", w.Phase, w.Wave))
 			if err := r.waitHealthy(ctx, cmp.dst, applied, r.opts.WaveTimeout); err != nil {
 				r.finishHooks(ctx, cmp.dst, hooks, cs, false)
 				r.runSyncFail(ctx, plan, wo, cs)
-				return cs, fmt.Errorf("%s wave %d: %w", w.Phase, w.Wave, err)
+				return cs, written, fmt.Errorf("%s wave %d: %w", w.Phase, w.Wave, err)
 			}
 			r.finishHooks(ctx, cmp.dst, hooks, cs, true)
 			progress(cs, fmt.Sprintf("%s wave %d healthy", w.Phase, w.Wave))
 		}
 	}
-	return cs, nil
+	return cs, written, nil
 }
 
 // ranBefore reports whether an interrupted run of this operation (its change
@@ -504,6 +611,49 @@ func firstFailure(cs *app.ChangeSet) string {
 		}
 	}
 	return "failed"
+}
+
+// applyConcurrency is how many objects of one apply tier a sync writes at
+// once, and how many dry runs its pre-flight check makes at once.
+const applyConcurrency = 8
+
+// applyTier groups the kinds whose objects may be applied at once: an
+// object may depend on one of an earlier tier being there (a namespace, a
+// custom resource definition, the role a binding grants, a webhook's
+// configuration coming last), never on one of its own tier. A wave's
+// tasks come in kind order, and each run of tasks of one tier is applied
+// together, so a tier may come round more than once.
+func applyTier(t Task) int {
+	switch rank := rankOf(schema.GroupKind{Group: t.Key.Group, Kind: t.Key.Kind}); {
+	case rank <= rankCustomResourceDefinition:
+		return int(rank)
+	case rank == rankClusterRoleBinding || rank == rankClusterRoleBindingList:
+		return 3 // after the ClusterRoles; the Roles that follow them come next
+	case rank <= rankRoleList:
+		return 2 // definitions: policies, accounts, configuration, storage, roles
+	case rank <= rankOther:
+		return 3 // what uses them: bindings, workloads, services, custom resources
+	default:
+		return int(rank) // admission policies, their bindings, webhooks: one by one
+	}
+}
+
+// applyBatch applies the tasks of one tier at once (applyTask each, at most
+// applyConcurrency at a time; skip says which ApplyOutOfSyncOnly leaves
+// alone) and returns their objects and changes in task order.
+func (r *Reconciler) applyBatch(ctx context.Context, tasks []Task, w Wave, wo writeOptions, skip func(Task) bool) ([]*unstructured.Unstructured, []app.Change) {
+	objs := make([]*unstructured.Unstructured, len(tasks))
+	changes := make([]app.Change, len(tasks))
+	var g errgroup.Group
+	g.SetLimit(applyConcurrency)
+	for i, t := range tasks {
+		g.Go(func() error {
+			objs[i], changes[i] = r.applyTask(ctx, t, w, wo, skip(t))
+			return nil
+		})
+	}
+	g.Wait()
+	return objs, changes
 }
 
 // applyTask writes one object as wo says (see forTask) and says whether it
@@ -548,9 +698,15 @@ func (r *Reconciler) applyTask(ctx context.Context, t Task, w Wave, wo writeOpti
 // API server does not know yet (their CRD comes in the same sync, or with
 // SkipDryRunOnMissingResource from elsewhere) cannot be checked and are
 // skipped, and so are objects in pendingNamespace, which a dry run of a first
-// sync does not create. It returns how many failed, recording them in cs.
+// sync does not create. The dry runs are made at once, applyConcurrency at
+// a time. It returns how many failed, recording them in cs in plan order.
 func (r *Reconciler) preflight(ctx context.Context, plan *Plan, wo writeOptions, pendingNamespace string, cs *app.ChangeSet) int {
-	failed := 0
+	type check struct {
+		t   Task
+		w   Wave
+		err error
+	}
+	var checks []*check
 	for _, w := range plan.Waves {
 		for _, t := range w.Tasks {
 			if t.Action != TaskApply || t.Desired == nil || (pendingNamespace != "" && t.Desired.GetNamespace() == pendingNamespace) {
@@ -559,15 +715,28 @@ func (r *Reconciler) preflight(ctx context.Context, plan *Plan, wo writeOptions,
 			if _, err := wo.dst.resourceFor(t.Desired); err != nil {
 				continue // CRD not installed yet
 			}
-			desired, o, err := r.forTask(ctx, t, wo)
+			checks = append(checks, &check{t: t, w: w})
+		}
+	}
+	var g errgroup.Group
+	g.SetLimit(applyConcurrency)
+	for _, c := range checks {
+		g.Go(func() error {
+			desired, o, err := r.forTask(ctx, c.t, wo)
 			if err == nil {
 				o.DryRun = true
 				_, err = r.apply(ctx, wo.dst, desired, o)
 			}
-			if err != nil {
-				failed++
-				cs.Resources = append(cs.Resources, change(t, w, app.ActionFailed, fmt.Sprintf("%s: %v", t.Key, err)))
-			}
+			c.err = err
+			return nil
+		})
+	}
+	g.Wait()
+	failed := 0
+	for _, c := range checks {
+		if c.err != nil {
+			failed++
+			cs.Resources = append(cs.Resources, change(c.t, c.w, app.ActionFailed, fmt.Sprintf("%s: %v", c.t.Key, c.err)))
 		}
 	}
 	return failed

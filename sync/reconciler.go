@@ -30,6 +30,11 @@ import (
 type Options struct {
 	// Workers is how many Applications are reconciled at once. Default 8.
 	Workers int
+	// QPS and Burst are the client-side rate limits of the clients of a
+	// destination cluster whose config sets none (the clusters of cluster
+	// Secrets). Default 50 and 100.
+	QPS   float32
+	Burst int
 	// ResyncPeriod is how often every Application is compared even when
 	// nothing told gyre it changed. Default 3m.
 	ResyncPeriod time.Duration
@@ -93,13 +98,19 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{Workers: 8, ResyncPeriod: 3 * time.Minute, FieldManager: "gyre", WaveTimeout: 5 * time.Minute, SystemNamespace: "gyre",
 		ReleaseInterval: time.Minute, NamespaceIdleTimeout: 10 * time.Minute, StatusResourceLimit: app.DefaultStatusLimits().Objects,
-		ClusterProbeInterval: 10 * time.Second}
+		ClusterProbeInterval: 10 * time.Second, QPS: 50, Burst: 100}
 }
 
 func (o *Options) setDefaults() {
 	d := DefaultOptions()
 	if o.Workers <= 0 {
 		o.Workers = d.Workers
+	}
+	if o.QPS <= 0 {
+		o.QPS, o.Burst = d.QPS, d.Burst
+	}
+	if o.Burst < int(o.QPS) {
+		o.Burst = int(o.QPS)
 	}
 	if o.ResyncPeriod <= 0 {
 		o.ResyncPeriod = d.ResyncPeriod
@@ -163,8 +174,12 @@ type Reconciler struct {
 	working     bool
 	subscribers []func(types.NamespacedName)
 	decoded     map[types.NamespacedName]decodedApp
-	// refreshes are the Applications Refresh asked to compare.
-	refreshes map[types.NamespacedName]bool
+	// written holds, per Application, the resourceVersion of gyre's last
+	// status write, so that a watched copy older than it is not acted on.
+	written map[types.NamespacedName]string
+	// refreshes counts, per Application, the Refresh requests not yet
+	// answered by a written comparison.
+	refreshes map[types.NamespacedName]int
 	// chartUsers holds, per Application, the identities of the chart
 	// repositories its kustomizations' helmCharts were last fetched from,
 	// so that a new chart version there re-queues it.
@@ -333,15 +348,16 @@ func (r *Reconciler) Refresh(key types.NamespacedName) {
 	}
 	r.mu.Lock()
 	if r.refreshes == nil {
-		r.refreshes = map[types.NamespacedName]bool{}
+		r.refreshes = map[types.NamespacedName]int{}
 	}
-	r.refreshes[key] = true
+	r.refreshes[key]++
 	r.mu.Unlock()
 	r.queue.Add(key)
 }
 
 // refreshKey marks the context of a comparison someone asked for (Refresh
 // or the RefreshAnnotation): its status is written even when unchanged.
+// The value is the count of Refresh requests the comparison answers.
 type refreshKey struct{}
 
 // refreshContext returns ctx marked when a refresh of a was asked for. The
@@ -351,23 +367,27 @@ func (r *Reconciler) refreshContext(ctx context.Context, a *app.Application) con
 	r.mu.Lock()
 	asked := r.refreshes[a.Key()]
 	r.mu.Unlock()
-	if _, annotated := a.Annotations[RefreshAnnotation]; !asked && !annotated {
+	if _, annotated := a.Annotations[RefreshAnnotation]; asked == 0 && !annotated {
 		return ctx
 	}
-	return context.WithValue(ctx, refreshKey{}, true)
+	return context.WithValue(ctx, refreshKey{}, asked)
 }
 
-// refreshDone takes the refresh request of key, once its comparison is
-// recorded.
-func (r *Reconciler) refreshDone(key types.NamespacedName) {
+// refreshDone takes the refresh requests of key that ctx's comparison
+// answered, once its status is written. A request made meanwhile stays, for
+// the comparison it queued.
+func (r *Reconciler) refreshDone(ctx context.Context, key types.NamespacedName) {
+	answered, _ := ctx.Value(refreshKey{}).(int)
 	r.mu.Lock()
-	delete(r.refreshes, key)
+	if r.refreshes[key] == answered {
+		delete(r.refreshes, key)
+	}
 	r.mu.Unlock()
 }
 
 // isRefresh reports whether ctx is a requested comparison's.
 func isRefresh(ctx context.Context) bool {
-	asked, _ := ctx.Value(refreshKey{}).(bool)
+	_, asked := ctx.Value(refreshKey{}).(int)
 	return asked
 }
 
@@ -624,6 +644,12 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (t
 		r.forgetApp(key)
 		return 0, errGone
 	}
+	if r.behindOwnWrite(shared) {
+		// The watch has not brought gyre's own last write yet; it will,
+		// and queue the Application again. Acting on this copy would only
+		// meet a conflict, or resume an operation that has finished.
+		return conflictRetry, nil
+	}
 	a := shared.DeepCopy()
 	ctx = r.refreshContext(hardRefreshContext(ctx, a), a)
 	if err := r.takeRefreshRequest(ctx, a); err != nil {
@@ -639,21 +665,21 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (t
 		return r.resumeOperation(ctx, a)
 	}
 	cmp := r.compare(ctx, a, a.Spec.SourceList(), "")
-	a, err := r.writeComparison(ctx, a, cmp)
-	if err != nil {
-		return 0, err
-	}
-	op, _, wait := r.automatedSync(a, cmp)
+	st, changed := r.comparedStatus(ctx, a, cmp)
+	compared := a.DeepCopy()
+	compared.Status = *st
+	op, retries, wait := r.automatedSync(compared, cmp)
 	if op != nil {
-		// Decide again on a fresh copy: the watched one may not show the
-		// outcome of gyre's last operation yet (a rollback that suspended
-		// automation, say).
-		if a, err = r.fresh(ctx, key); err != nil {
+		// The sync's first status write carries the comparison, and is
+		// made against the watched copy's resourceVersion: a copy that
+		// does not show the outcome of gyre's last operation yet (a
+		// rollback that suspended automation, say) meets a conflict, and
+		// the Application is looked at again from a fresher one.
+		return r.runOperation(ctx, compared, op, cmp, syncParams{Prune: op.Sync.Prune, decidedOnWatch: true}, retries)
+	}
+	if changed {
+		if _, err := r.writeCompared(ctx, a, st); err != nil {
 			return 0, err
-		}
-		var retries int64
-		if op, retries, wait = r.automatedSync(a, cmp); op != nil {
-			return r.runOperation(ctx, a, op, cmp, syncParams{Prune: op.Sync.Prune}, retries)
 		}
 	}
 	if wait > 0 {
@@ -663,6 +689,25 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (t
 		return errorBackoff, nil
 	}
 	return 0, nil
+}
+
+// wrote records the resourceVersion of a status write of a.
+func (r *Reconciler) wrote(a *app.Application) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.written == nil {
+		r.written = map[types.NamespacedName]string{}
+	}
+	r.written[a.Key()] = a.ResourceVersion
+}
+
+// behindOwnWrite reports whether a, as watched, is older than gyre's last
+// status write of it.
+func (r *Reconciler) behindOwnWrite(a *app.Application) bool {
+	r.mu.Lock()
+	last, ok := r.written[a.Key()]
+	r.mu.Unlock()
+	return ok && !notOlder(a.ResourceVersion, last)
 }
 
 // fresh reads an Application from the API server rather than the watch.

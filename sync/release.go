@@ -44,6 +44,7 @@ func (r *Reconciler) forgetApp(key types.NamespacedName) {
 	delete(r.decoded, key)
 	delete(r.chartUsers, key)
 	delete(r.refreshes, key)
+	delete(r.written, key)
 	r.mu.Unlock()
 	r.full.forget(key)
 	if f, ok := r.opts.Observer.(Forgetter); ok {

@@ -140,7 +140,8 @@ func hardRefreshContext(ctx context.Context, a *app.Application) context.Context
 }
 
 // cachedRender returns the cached render of k, unless ctx is a hard
-// refresh's: then the cached one is dropped, and the caller renders again.
+// refresh's: then the cached one is dropped, with the renders of other
+// commits that could stand for it, and the caller renders again.
 func (r *Reconciler) cachedRender(ctx context.Context, k render.Key) (*render.Result, bool) {
 	if isHardRefresh(ctx) {
 		r.renders.Forget(k)

@@ -123,7 +123,11 @@ func (r *Reconciler) renderSources(ctx context.Context, a *app.Application, rs [
 // when the same inputs were rendered before. The inputs are the source's
 // files (a commit's tree, or a chart's), the files of the sources its Helm
 // value files name with "$ref/…", and the charts its kustomizations'
-// helmCharts name; the cache key holds the revision of each.
+// helmCharts name; the cache key holds the revision of each. A render of
+// another commit of the source stands for this one when the files it read
+// are the same in this commit (render.Cache.RenderContent): a push that
+// changes one Application's folder of a monorepo renders that one alone.
+// Only renders that ran count as renders for the Observer.
 func (r *Reconciler) render(ctx context.Context, a *app.Application, rs []resolved, i int) (*render.Result, error) {
 	s := rs[i]
 	opts := RenderOptions(a, s.src, r.capabilitiesFor(a))
@@ -153,9 +157,12 @@ func (r *Reconciler) render(ctx context.Context, a *app.Application, rs []resolv
 	if res, ok := r.cachedRender(ctx, render.NewKey(key, dir, opts)); ok {
 		return res, nil
 	}
+	// Renders of other commits stand for this one only with the same
+	// repository and the same other inputs.
+	inputs := s.src.RepoURL + " " + strings.Join(keyRevs[1:], ",")
 	start := time.Now()
-	res, err := r.renders.RenderContext(ctx, key, render.Mount(files, mounts), dir, opts)
-	if err == nil {
+	res, fresh, err := r.renders.RenderContent(ctx, key, inputs, render.Mount(files, mounts), dir, opts)
+	if err == nil && fresh {
 		r.opts.Observer.Rendered(string(res.Type), time.Since(start))
 	}
 	return res, err

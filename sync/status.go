@@ -23,6 +23,30 @@ import (
 // writeComparison records what a comparison found in a's status, writing
 // only when something changed.
 func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cmp *comparison) (*app.Application, error) {
+	st, changed := r.comparedStatus(ctx, a, cmp)
+	if !changed {
+		return a, nil
+	}
+	return r.writeCompared(ctx, a, st)
+}
+
+// writeCompared writes st, a comparison's status (comparedStatus), as a's.
+func (r *Reconciler) writeCompared(ctx context.Context, a *app.Application, st *app.Status) (*app.Application, error) {
+	// The watched copy may lag behind gyre's own last write: on a conflict
+	// the comparison is dropped and made again from a fresher copy, never
+	// written over a newer status.
+	written, err := r.writeStatus(ctx, a, *st, false)
+	if err == nil && isRefresh(ctx) {
+		r.refreshDone(ctx, a.Key())
+	}
+	return written, err
+}
+
+// comparedStatus returns a's status with what cmp found recorded in it, as
+// it would be written, and whether it needs writing: it differs from a's
+// status other than in reconciledAt, or ctx is a requested comparison's.
+// reconciledAt is moved when it does.
+func (r *Reconciler) comparedStatus(ctx context.Context, a *app.Application, cmp *comparison) (*app.Status, bool) {
 	st := a.Status.DeepCopy()
 	now := r.opts.Now()
 	var refused *admit.Violation
@@ -94,7 +118,7 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 	st.ObservedGeneration = a.Generation
 	r.boundStatus(a.Key(), st) // as it will be written, to compare with what was
 	if sameStatus(&a.Status, st) && !isRefresh(ctx) {
-		return a, nil
+		return st, false
 	}
 	st.ReconciledAt = &metav1.Time{Time: now}
 	if prev := a.Status.ReconciledAt; isRefresh(ctx) && prev != nil && !now.Truncate(time.Second).After(prev.Time) {
@@ -103,14 +127,7 @@ func (r *Reconciler) writeComparison(ctx context.Context, a *app.Application, cm
 		// the same second is recorded one second on.
 		st.ReconciledAt = &metav1.Time{Time: prev.Time.Add(time.Second)}
 	}
-	// The watched copy may lag behind gyre's own last write: on a conflict
-	// the comparison is dropped and made again from a fresher copy, never
-	// written over a newer status.
-	written, err := r.writeStatus(ctx, a, *st, false)
-	if err == nil && isRefresh(ctx) {
-		r.refreshDone(a.Key())
-	}
-	return written, err
+	return st, true
 }
 
 // sameStatus compares two statuses as they would be stored, ignoring
@@ -158,7 +175,11 @@ func (r *Reconciler) writeStatus(ctx context.Context, a *app.Application, st app
 		if err != nil {
 			return nil, fmt.Errorf("application %s/%s: write status: %w", a.Namespace, a.Name, err)
 		}
-		return app.FromUnstructured(out)
+		written, err := app.FromUnstructured(out)
+		if err == nil {
+			r.wrote(written)
+		}
+		return written, err
 	}
 }
 

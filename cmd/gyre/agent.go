@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/gyre-cd/gyre/cluster"
@@ -39,8 +40,13 @@ type agentOptions struct {
 	Namespace      string
 	Namespaces     []string
 	Workers        int
-	ResyncPeriod   time.Duration
-	PollInterval   time.Duration
+	// KubeQPS and KubeBurst bound the requests each client of a cluster
+	// makes (client-go's token bucket): the reconcile loop's writes, the
+	// Application status writes and the watches each have one.
+	KubeQPS      float64
+	KubeBurst    int
+	ResyncPeriod time.Duration
+	PollInterval time.Duration
 	// GitTimeout bounds each ref listing and fetch (source.Options.Timeout).
 	GitTimeout time.Duration
 
@@ -58,6 +64,10 @@ type agentOptions struct {
 	// CD's resource_customizations; the ConfigMaps gyre-cm and argocd-cm
 	// in SystemNamespace add to it and win over it.
 	HealthScripts string
+
+	// PprofAddr, when set, is where Go's profiles are served
+	// (net/http/pprof), apart from the API: they reveal internals.
+	PprofAddr string
 }
 
 // agentHooks connect the loop to metrics. Any may be nil.
@@ -104,6 +114,12 @@ func (a *agent) repositories() web.Repositories {
 // and runs the loop until ctx is done. With leader election, every replica
 // watches (and so can serve the API) but only the leader reconciles.
 func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks agentHooks, log *slog.Logger) (*agent, error) {
+	o.setMachineDefaults()
+	if o.PprofAddr != "" {
+		if err := servePprof(ctx, o.PprofAddr, log); err != nil {
+			return nil, err
+		}
+	}
 	srcOpts := source.DefaultOptions(o.CacheDir)
 	srcOpts.Logger = log
 	srcOpts.Observer = hooks.Git
@@ -142,6 +158,7 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 		return nil, fmt.Errorf("chart cache %s: %w", chartOpts.Dir, err)
 	}
 	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = float32(o.KubeQPS), o.KubeBurst
 	if hooks.WrapTransport != nil {
 		cfg.Wrap(hooks.WrapTransport)
 	}
@@ -159,7 +176,7 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 		}
 	}
 	checker := &health.Checker{}
-	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, SystemNamespace: o.SystemNamespace, Logger: log, Observer: hooks.Sync, Render: render.CacheOptions{Sandbox: sandbox}, Charts: charts, Health: checker, Clusters: clusters})
+	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, QPS: float32(o.KubeQPS), Burst: o.KubeBurst, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, SystemNamespace: o.SystemNamespace, Logger: log, Observer: hooks.Sync, Render: render.CacheOptions{Sandbox: sandbox}, Charts: charts, Health: checker, Clusters: clusters})
 	if err != nil {
 		sandbox.Close()
 		return nil, err
@@ -280,11 +297,15 @@ func (a *agent) waitReady(ctx context.Context, timeout time.Duration) error {
 func (o *agentOptions) addFlags(f interface {
 	StringVar(*string, string, string, string)
 	IntVar(*int, string, int, string)
+	Float64Var(*float64, string, float64, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
 	Var(pflag.Value, string, string)
 }) {
+	o.setMachineDefaults() // so that help shows this machine's values
 	f.StringVar(&o.Namespace, "app-namespace", o.Namespace, "watch Applications in this namespace only (default: all)")
-	f.IntVar(&o.Workers, "workers", o.Workers, "Applications reconciled at once")
+	f.IntVar(&o.Workers, "workers", o.Workers, "Applications reconciled at once; sized from this machine: 8 per CPU core, at least 16 and at most 64")
+	f.Float64Var(&o.KubeQPS, "kube-qps", o.KubeQPS, "requests per second each Kubernetes client may make on average; sized from this machine: 200 per CPU core, at least 400")
+	f.IntVar(&o.KubeBurst, "kube-burst", o.KubeBurst, "requests each Kubernetes client may make at once; sized from this machine: twice --kube-qps")
 	f.DurationVar(&o.ResyncPeriod, "resync", o.ResyncPeriod, "how often every Application is compared even without a change")
 	f.DurationVar(&o.PollInterval, "git-poll", o.PollInterval, "how often each git repository is checked for new commits")
 	f.DurationVar(&o.GitTimeout, "git-timeout", source.DefaultOptions("").Timeout, "how long one ref listing or fetch may take before the repository counts as unreachable")
@@ -293,7 +314,35 @@ func (o *agentOptions) addFlags(f interface {
 	f.DurationVar(&o.RenderTimeout, "render-timeout", d.Timeout, "how long one render (Helm, kustomize, directory) may take before its worker process is killed")
 	f.Var(&o.RenderMemory, "render-memory", "memory budget of each render worker process, as a Kubernetes quantity (512Mi, 1Gi) or a byte count")
 	f.IntVar(&o.RenderWorkers, "render-workers", d.Workers, "render worker processes: how many renders of different Applications run at once")
+	f.StringVar(&o.PprofAddr, "pprof-addr", o.PprofAddr, "serve Go's profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off by default, and never on the API's address: they reveal internals")
 	f.StringVar(&o.HealthScripts, "health-scripts", o.HealthScripts, "a directory of Lua health checks laid out like Argo CD's resource_customizations (<group>/<kind>/health.lua); the ConfigMaps gyre-cm and argocd-cm in gyre's namespace add to it and win over it")
+}
+
+// machineSized returns the defaults of the flags that scale with this
+// machine: reconcile workers and the Kubernetes clients' rate limits. A
+// worker spends most of its time waiting on the API server, so several per
+// core keep the cores busy; the rate limit is there to stop a runaway loop,
+// not to pace a healthy one, which the API server's own priority and
+// fairness does.
+func machineSized() (workers int, qps float64, burst int) {
+	cores := runtime.NumCPU()
+	workers = min(max(8*cores, 16), 64)
+	qps = float64(max(200*cores, 400))
+	return workers, qps, 2 * int(qps)
+}
+
+// setMachineDefaults fills in the machine-sized flags left unset.
+func (o *agentOptions) setMachineDefaults() {
+	workers, qps, burst := machineSized()
+	if o.Workers <= 0 {
+		o.Workers = workers
+	}
+	if o.KubeQPS <= 0 {
+		o.KubeQPS = qps
+	}
+	if o.KubeBurst <= 0 {
+		o.KubeBurst = max(burst, int(o.KubeQPS))
+	}
 }
 
 // byteSize is a flag holding a byte count, written as a Kubernetes

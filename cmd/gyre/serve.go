@@ -37,7 +37,6 @@ type serveOptions struct {
 func newServeCommand() *cobra.Command {
 	o := serveOptions{agentOptions: agentOptions{
 		CacheDir:     filepath.Join(os.TempDir(), "gyre-git-cache"),
-		Workers:      8,
 		ResyncPeriod: 3 * time.Minute,
 		PollInterval: time.Minute,
 
@@ -134,6 +133,5 @@ func clusterConfig(kubeconfig string) (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w; pass --kubeconfig or run inside a cluster", err)
 	}
-	cfg.QPS, cfg.Burst = 100, 200
 	return cfg, nil
 }

@@ -47,7 +47,6 @@ const upNamespace = "gyre"
 
 func newUpCommand() *cobra.Command {
 	o := upOptions{DataDir: defaultDataDir(), APIAddr: "127.0.0.1:7443", Nodes: 3, Examples: true, Agent: true, agentOptions: agentOptions{
-		Workers:      8,
 		ResyncPeriod: 3 * time.Minute,
 		PollInterval: 10 * time.Second,
 	}, httpOptions: httpOptions{Addr: "127.0.0.1:8080"}}

@@ -1,0 +1,604 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/internal/testsupport"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+var (
+	serveFlags  = flag.String("mttp.serve-flags", "", "extra flags for gyre serve, space-separated (e.g. \"--workers 16\")")
+	resync      = flag.Duration("mttp.resync", time.Minute, "gyre serve --resync; the quiet phase watches one such interval")
+	cpuProfile  = flag.String("mttp.cpuprofile", "", "write a CPU profile of the agent's first seconds of syncing (-mttp.profile-seconds) to this file")
+	heapProfile = flag.String("mttp.heapprofile", "", "write a heap profile of the agent, taken once all are synced, to this file")
+	profileFor  = flag.Duration("mttp.profile-seconds", 10*time.Second, "how long -mttp.cpuprofile profiles")
+	agentLog    = flag.String("mttp.agent-log", "", "write the agent's log to this file at the end")
+	keep        = flag.Bool("mttp.keep", false, "print the data directories and keep them after the run")
+)
+
+// systemNamespace is where the benchmark's Applications live.
+const systemNamespace = "gyre-system"
+
+// webhookSecret signs the push the benchmark announces.
+const webhookSecret = "bench-webhook-secret"
+
+// BenchmarkMTTP is the mean-time-to-production scenario of the package
+// documentation, for 100, 1,000 and 5,000 apps. Each size runs on a fresh
+// cluster.
+func BenchmarkMTTP(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		b.Run(fmt.Sprintf("apps=%d", n), func(b *testing.B) {
+			for range b.N {
+				runMTTP(b, n)
+			}
+		})
+	}
+}
+
+// mttpResult is what one run measured.
+type mttpResult struct {
+	apps       int
+	toSynced   time.Duration
+	maxRSS     int64 // the agent's peak
+	maxWorkers int64 // its render workers' peak, together
+	settledRSS int64
+	requests   map[string]float64 // by verb, to the end of the first sync
+	renders    float64
+	// agentCPU and clusterCPU are the CPU time the agent (with its render
+	// workers) and the control plane used until all were Synced.
+	agentCPU, clusterCPU time.Duration
+	idle                 idleResult
+	push                 time.Duration
+	pushRenders          float64
+	pushRequests         map[string]float64
+}
+
+type idleResult struct {
+	window                   time.Duration
+	writes, dryRuns, renders float64
+	cpu                      time.Duration
+}
+
+func runMTTP(b *testing.B, n int) {
+	b.StopTimer()
+	dataDir := b.TempDir()
+	if *keep {
+		dataDir, _ = os.MkdirTemp("", "gyre-bench-")
+		b.Logf("data in %s", dataDir)
+	}
+
+	// The cluster alone, as kind would be.
+	up := startGyre(b, fullBinary, "up", "--agent=false", "--data-dir", filepath.Join(dataDir, "cluster"), "--api-addr", freeAddr(b), "--nodes", "1", "--examples=false")
+	kubeconfig := up.waitFor(b, regexp.MustCompile(`kubeconfig\s+(\S+)`), 5*time.Minute)
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = 500, 1000
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	ctx := b.Context()
+	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}}, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := kube.CoreV1().Secrets(systemNamespace).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "gyre-webhook"},
+		StringData: map[string]string{"github": webhookSecret},
+	}, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+
+	// The repository, over git's HTTP protocol.
+	gitRoot := filepath.Join(dataDir, "git")
+	repo := newAppsRepo(b, filepath.Join(gitRoot, "apps.git"), n)
+	gitServer := httptest.NewServer(testsupport.GitHTTPHandler(b, gitRoot))
+	b.Cleanup(gitServer.Close)
+	repoURL := gitServer.URL + "/apps.git"
+
+	// The agent, as a process of its own.
+	state := filepath.Join(dataDir, "agent")
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	args := []string{"serve", "--kubeconfig", kubeconfig, "--system-namespace", systemNamespace,
+		"--secret-namespace", systemNamespace, "--webhook-secret", "gyre-webhook",
+		"--admin-token-file", filepath.Join(state, "token"), "--cache-dir", filepath.Join(state, "git"),
+		"--addr", "127.0.0.1:0", "--resync", resync.String()}
+	pprofAddr := ""
+	if *cpuProfile != "" || *heapProfile != "" {
+		pprofAddr = freeAddr(b)
+		args = append(args, "--pprof-addr", pprofAddr)
+	}
+	args = append(args, strings.Fields(*serveFlags)...)
+	serve := startGyre(b, agentBinary, args...)
+	serveURL := "http://" + serve.waitFor(b, regexp.MustCompile(`msg="gyre serving".* addr=(\S+)`), 2*time.Minute)
+	pid := serve.cmd.Process.Pid
+	if *agentLog != "" {
+		b.Cleanup(func() { os.WriteFile(*agentLog, []byte(serve.out.String()), 0o644) })
+	}
+
+	apps := watchApps(b, dyn)
+	head := repo.head(b)
+	mem := newSampler(pid)
+	agentBefore, clusterBefore := mustReadProc(b, pid), mustReadProc(b, up.cmd.Process.Pid)
+	start := time.Now()
+	if *cpuProfile != "" {
+		go fetchProfile(b, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, int(profileFor.Seconds())), *cpuProfile)
+	}
+	b.StartTimer()
+	createApps(b, dyn, repoURL, n)
+	apps.waitAll(b, n, head, 30*time.Minute)
+	b.StopTimer()
+	res := mttpResult{apps: n, toSynced: time.Since(start)}
+	res.maxWorkers = mem.stop()
+	if *heapProfile != "" {
+		fetchProfile(b, "http://"+pprofAddr+"/debug/pprof/heap", *heapProfile)
+	}
+	agentAfter, clusterAfter := mustReadProc(b, pid), mustReadProc(b, up.cmd.Process.Pid)
+	res.agentCPU = agentAfter.cpu - agentBefore.cpu + agentAfter.childCPU - agentBefore.childCPU
+	res.clusterCPU = clusterAfter.cpu - clusterBefore.cpu
+	m := scrape(b, serveURL)
+	res.requests = requestsByVerb(m)
+	res.renders, _ = m.Value("gyre_render_duration_seconds", nil)
+
+	// Quiet: one resync interval with nothing changing.
+	before, beforeProc := m, mustReadProc(b, pid)
+	time.Sleep(*resync + *resync/10) // the window measured, not a synchronisation
+	after, afterProc := scrape(b, serveURL), mustReadProc(b, pid)
+	res.idle = idleResult{window: *resync + *resync/10, cpu: afterProc.cpu - beforeProc.cpu + afterProc.childCPU - beforeProc.childCPU}
+	d := delta(requestsByVerb(before), requestsByVerb(after))
+	res.idle.writes, res.idle.dryRuns = writes(d), dryRuns(d)
+	res.idle.renders = value(after, "gyre_render_duration_seconds") - value(before, "gyre_render_duration_seconds")
+	res.settledRSS = afterProc.rss
+
+	// A push to one app's folder, announced by a signed webhook.
+	const pushed = "app-00000"
+	newHead := repo.change(b, pushed)
+	before = scrape(b, serveURL)
+	pushStart := time.Now()
+	sendPush(b, serveURL, repoURL, "apps/"+pushed+"/deployment.yaml")
+	apps.waitOne(b, pushed, newHead, 5*time.Minute)
+	res.push = time.Since(pushStart)
+	after = scrape(b, serveURL)
+	res.pushRenders = value(after, "gyre_render_duration_seconds") - value(before, "gyre_render_duration_seconds")
+	res.pushRequests = delta(requestsByVerb(before), requestsByVerb(after))
+
+	final := mustReadProc(b, pid)
+	res.maxRSS = final.hwm
+	report(b, res)
+}
+
+// fetchProfile writes the profile at url to file.
+func fetchProfile(b testing.TB, url, file string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Logf("profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		b.Logf("profile: %v", err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		b.Logf("profile: %v", err)
+	}
+}
+
+func mustReadProc(b testing.TB, pid int) procStat {
+	b.Helper()
+	st, err := readProc(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+// appsRepo is the generated repository: apps/app-NNNNN/ per application.
+type appsRepo struct{ dir string }
+
+func newAppsRepo(b testing.TB, dir string, n int) *appsRepo {
+	b.Helper()
+	r := &appsRepo{dir: dir}
+	for i := range n {
+		name := appName(i)
+		for file, content := range appFiles(name, 0) {
+			p := filepath.Join(dir, "apps", name, file)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	r.git(b, "init", "-q", "-b", "main")
+	r.git(b, "add", "-A")
+	r.git(b, "commit", "-q", "-m", fmt.Sprintf("%d apps", n))
+	return r
+}
+
+func appName(i int) string { return fmt.Sprintf("app-%05d", i) }
+
+// appFiles is one application's folder; generation shows in the
+// Deployment, so that a change to it is a change to one object.
+func appFiles(name string, generation int) map[string]string {
+	return map[string]string{
+		"serviceaccount.yaml": fmt.Sprintf("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: %s\n", name),
+		"service.yaml": fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata:
+  name: %[1]s
+spec:
+  selector: {app: %[1]s}
+  ports:
+  - port: 80
+    targetPort: 8080
+`, name),
+		"deployment.yaml": fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+  annotations:
+    bench.gyre.dev/generation: "%[2]d"
+spec:
+  replicas: 0
+  selector:
+    matchLabels: {app: %[1]s}
+  template:
+    metadata:
+      labels: {app: %[1]s}
+    spec:
+      serviceAccountName: %[1]s
+      containers:
+      - name: web
+        image: registry.example.com/web:1.0.0
+        ports:
+        - containerPort: 8080
+`, name, generation),
+		"ingress.yaml": fmt.Sprintf(`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: %[1]s
+spec:
+  rules:
+  - host: %[1]s.example.com
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: %[1]s
+            port: {number: 80}
+`, name),
+	}
+}
+
+func (r *appsRepo) git(b testing.TB, args ...string) string {
+	b.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=gyre bench", "-c", "user.email=bench@example.com"}, args...)...)
+	cmd.Dir = r.dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (r *appsRepo) head(b testing.TB) string { return r.git(b, "rev-parse", "HEAD") }
+
+// change bumps the generation of name's Deployment, commits it and returns
+// the new head.
+func (r *appsRepo) change(b testing.TB, name string) string {
+	b.Helper()
+	p := filepath.Join(r.dir, "apps", name, "deployment.yaml")
+	if err := os.WriteFile(p, []byte(appFiles(name, 1)["deployment.yaml"]), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	r.git(b, "commit", "-q", "-am", "change "+name)
+	return r.head(b)
+}
+
+// createApps creates n automated Applications, one per folder, each
+// deploying to a namespace of its own, from 16 goroutines at once.
+func createApps(b testing.TB, dyn dynamic.Interface, repoURL string, n int) {
+	b.Helper()
+	client := dyn.Resource(app.GroupVersionResource()).Namespace(systemNamespace)
+	names := make(chan string)
+	errs := make(chan error, 16)
+	var wg gosync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for name := range names {
+				u := &unstructured.Unstructured{Object: map[string]any{
+					"apiVersion": app.SchemeGroupVersion().String(),
+					"kind":       app.ApplicationKind,
+					"metadata":   map[string]any{"name": name, "namespace": systemNamespace},
+					"spec": map[string]any{
+						"source":      map[string]any{"repoURL": repoURL, "targetRevision": "main", "path": "apps/" + name},
+						"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": name},
+						"syncPolicy": map[string]any{
+							"automated":   map[string]any{"prune": true, "selfHeal": true},
+							"syncOptions": []any{"CreateNamespace=true"},
+						},
+					},
+				}}
+				if _, err := client.Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+					select {
+					case errs <- fmt.Errorf("create %s: %w", name, err):
+					default:
+					}
+				}
+			}
+		})
+	}
+	for i := range n {
+		names <- appName(i)
+	}
+	close(names)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+}
+
+// appWatch follows the Applications and counts those Synced and Healthy
+// at a revision.
+type appWatch struct {
+	mu    gosync.Mutex
+	state map[string]appState
+}
+
+type appState struct{ sync, health, revision, message string }
+
+func watchApps(b testing.TB, dyn dynamic.Interface) *appWatch {
+	b.Helper()
+	w := &appWatch{state: map[string]appState{}}
+	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, systemNamespace, nil)
+	inf := f.ForResource(app.GroupVersionResource()).Informer()
+	set := func(obj any) {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return
+		}
+		var s appState
+		s.sync, _, _ = unstructured.NestedString(u.Object, "status", "sync", "status")
+		s.health, _, _ = unstructured.NestedString(u.Object, "status", "health", "status")
+		s.revision, _, _ = unstructured.NestedString(u.Object, "status", "sync", "revision")
+		if conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions"); len(conds) > 0 {
+			s.message = fmt.Sprint(conds[0])
+		}
+		w.mu.Lock()
+		w.state[u.GetName()] = s
+		w.mu.Unlock()
+	}
+	inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: set, UpdateFunc: func(_, obj any) { set(obj) }})
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	f.Start(ctx.Done())
+	f.WaitForCacheSync(ctx.Done())
+	return w
+}
+
+func (s appState) done(revision string) bool {
+	return s.sync == string(app.Synced) && s.health == string(app.Healthy) && s.revision == revision
+}
+
+// waitAll waits until n Applications are Synced and Healthy at revision.
+func (w *appWatch) waitAll(b testing.TB, n int, revision string, timeout time.Duration) {
+	b.Helper()
+	testsupport.Eventually(b, timeout, func() (bool, string) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		done := 0
+		var example string
+		for name, s := range w.state {
+			if s.done(revision) {
+				done++
+			} else if example == "" || name < example {
+				example = name
+			}
+		}
+		if done == n {
+			return true, ""
+		}
+		return false, fmt.Sprintf("%d of %d Applications Synced and Healthy; %s: %+v", done, n, example, w.state[example])
+	})
+}
+
+// waitOne waits until the Application name is Synced and Healthy at
+// revision.
+func (w *appWatch) waitOne(b testing.TB, name, revision string, timeout time.Duration) {
+	b.Helper()
+	testsupport.Eventually(b, timeout, func() (bool, string) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		s := w.state[name]
+		return s.done(revision), fmt.Sprintf("%s: %+v", name, s)
+	})
+}
+
+// sendPush posts a GitHub push event for main that lists changed, signed
+// with the webhook secret.
+func sendPush(b testing.TB, serveURL, repoURL, changed string) {
+	b.Helper()
+	body, _ := json.Marshal(map[string]any{
+		"ref":        "refs/heads/main",
+		"repository": map[string]any{"clone_url": repoURL, "html_url": strings.TrimSuffix(repoURL, ".git")},
+		"commits":    []any{map[string]any{"added": []string{}, "modified": []string{changed}, "removed": []string{}}},
+	})
+	mac := hmac.New(sha256.New, []byte(webhookSecret))
+	mac.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, serveURL+"/api/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "push")
+	req.Header.Set("X-GitHub-Delivery", fmt.Sprint(time.Now().UnixNano()))
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		b.Fatalf("webhook: %s", resp.Status)
+	}
+}
+
+func scrape(b testing.TB, serveURL string) testsupport.Metrics {
+	b.Helper()
+	m, err := testsupport.ScrapeMetrics(serveURL + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+func value(m testsupport.Metrics, name string) float64 {
+	v, _ := m.Value(name, nil)
+	return v
+}
+
+// requestsByVerb sums gyre_kube_request_total by verb.
+func requestsByVerb(m testsupport.Metrics) map[string]float64 {
+	out := map[string]float64{}
+	f := m["gyre_kube_request_total"]
+	if f == nil {
+		return out
+	}
+	for _, s := range f.Metric {
+		for _, l := range s.Label {
+			if l.GetName() == "verb" {
+				out[l.GetValue()] += s.Counter.GetValue()
+			}
+		}
+	}
+	return out
+}
+
+func delta(before, after map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for verb, v := range after {
+		if d := v - before[verb]; d != 0 {
+			out[verb] = d
+		}
+	}
+	return out
+}
+
+// writes counts the requests that change the cluster (dry runs excluded).
+func writes(byVerb map[string]float64) float64 {
+	var n float64
+	for verb, v := range byVerb {
+		switch verb {
+		case "create", "update", "patch", "apply", "delete", "deletecollection":
+			n += v
+		}
+	}
+	return n
+}
+
+func dryRuns(byVerb map[string]float64) float64 {
+	var n float64
+	for verb, v := range byVerb {
+		if strings.HasSuffix(verb, "-dry-run") {
+			n += v
+		}
+	}
+	return n
+}
+
+func verbs(byVerb map[string]float64) string {
+	keys := make([]string, 0, len(byVerb))
+	for k := range byVerb {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, byVerb[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+const mib = 1 << 20
+
+// report prints the run's figures and reports the headline ones to the
+// benchmark framework.
+func report(b *testing.B, r mttpResult) {
+	b.ReportMetric(r.toSynced.Seconds(), "s-to-synced")
+	b.ReportMetric(float64(r.toSynced.Milliseconds())/float64(r.apps), "ms/app")
+	b.ReportMetric(float64(r.maxRSS)/mib, "MiB-max-rss")
+	b.ReportMetric(float64(r.settledRSS)/mib, "MiB-settled-rss")
+	b.ReportMetric(float64(r.push.Milliseconds()), "ms-push")
+	b.ReportMetric(0, "ns/op") // the figures above say it; ns/op of one run says nothing more
+	fmt.Printf(`
+MTTP apps=%d (%s)
+  all Synced+Healthy   %.1f s (%.1f ms per app)
+  agent RSS            max %.0f MiB, settled %.0f MiB; render workers max %.0f MiB
+  CPU used             agent %.1f s, control plane %.1f s
+  API requests         %.0f: %s
+  renders              %.0f; dry runs %.0f
+  quiet %-6s         writes %.0f, dry runs %.0f, renders %.0f, CPU %.1f%% of a core
+  push of one app      %d ms to Synced; renders %.0f; requests %s
+`, r.apps, machine(), r.toSynced.Seconds(), float64(r.toSynced.Milliseconds())/float64(r.apps),
+		float64(r.maxRSS)/mib, float64(r.settledRSS)/mib, float64(r.maxWorkers)/mib,
+		r.agentCPU.Seconds(), r.clusterCPU.Seconds(), sum(r.requests), verbs(r.requests), r.renders, dryRuns(r.requests),
+		r.idle.window.Round(time.Second), r.idle.writes, r.idle.dryRuns, r.idle.renders, 100*r.idle.cpu.Seconds()/r.idle.window.Seconds(),
+		r.push.Milliseconds(), r.pushRenders, verbs(r.pushRequests))
+}
+
+func sum(m map[string]float64) float64 {
+	var n float64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// machine describes the machine: cores and model.
+func machine() string {
+	model := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if name, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(name) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores, %s", runtime.NumCPU(), model)
+}
