@@ -41,6 +41,7 @@ var (
 	cpuProfile  = flag.String("mttp.cpuprofile", "", "write a CPU profile of the agent's first seconds of syncing (-mttp.profile-seconds) to this file")
 	heapProfile = flag.String("mttp.heapprofile", "", "write a heap profile of the agent, taken once all are synced, to this file")
 	profileFor  = flag.Duration("mttp.profile-seconds", 10*time.Second, "how long -mttp.cpuprofile profiles")
+	shapeName   = flag.String("mttp.shape", "directory", "how each app is declared: directory (YAML files), kustomize (overlays of one base), helm (a chart per app)")
 	agentLog    = flag.String("mttp.agent-log", "", "write the agent's log to this file at the end")
 	keep        = flag.Bool("mttp.keep", false, "print the data directories and keep them after the run")
 )
@@ -182,10 +183,10 @@ func runMTTP(b *testing.B, n int) {
 
 	// A push to one app's folder, announced by a signed webhook.
 	const pushed = "app-00000"
-	newHead := repo.change(b, pushed)
+	newHead, changed := repo.change(b, pushed)
 	before = scrape(b, serveURL)
 	pushStart := time.Now()
-	sendPush(b, serveURL, repoURL, "apps/"+pushed+"/deployment.yaml")
+	sendPush(b, serveURL, repoURL, changed)
 	apps.waitOne(b, pushed, newHead, 5*time.Minute)
 	res.push = time.Since(pushStart)
 	after = scrape(b, serveURL)
@@ -225,23 +226,22 @@ func mustReadProc(b testing.TB, pid int) procStat {
 	return st
 }
 
-// appsRepo is the generated repository: apps/app-NNNNN/ per application.
-type appsRepo struct{ dir string }
+// appsRepo is the generated repository: apps/app-NNNNN/ per application,
+// in the shape -mttp.shape names.
+type appsRepo struct {
+	dir   string
+	shape shape
+}
 
 func newAppsRepo(b testing.TB, dir string, n int) *appsRepo {
 	b.Helper()
-	r := &appsRepo{dir: dir}
+	r := &appsRepo{dir: dir, shape: shapes[*shapeName]}
+	if r.shape.app == nil {
+		b.Fatalf("-mttp.shape %q: want one of directory, kustomize, helm", *shapeName)
+	}
+	r.write(b, r.shape.shared)
 	for i := range n {
-		name := appName(i)
-		for file, content := range appFiles(name, 0) {
-			p := filepath.Join(dir, "apps", name, file)
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				b.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				b.Fatal(err)
-			}
-		}
+		r.write(b, r.shape.app(appName(i), 0))
 	}
 	r.git(b, "init", "-q", "-b", "main")
 	r.git(b, "add", "-A")
@@ -249,14 +249,79 @@ func newAppsRepo(b testing.TB, dir string, n int) *appsRepo {
 	return r
 }
 
+// write writes files (repository path → content).
+func (r *appsRepo) write(b testing.TB, files map[string]string) {
+	b.Helper()
+	for file, content := range files {
+		p := filepath.Join(r.dir, filepath.FromSlash(file))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func appName(i int) string { return fmt.Sprintf("app-%05d", i) }
 
-// appFiles is one application's folder; generation shows in the
-// Deployment, so that a change to it is a change to one object.
-func appFiles(name string, generation int) map[string]string {
-	return map[string]string{
-		"serviceaccount.yaml": fmt.Sprintf("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: %s\n", name),
-		"service.yaml": fmt.Sprintf(`apiVersion: v1
+// A shape is how the repository declares each application: a ServiceAccount,
+// a Service, a Deployment scaled to 0 and an Ingress, named after the app.
+type shape struct {
+	// shared are files every app uses (a Kustomize base).
+	shared map[string]string
+	// app returns one app's files; generation shows in its Deployment, so
+	// that a push of generation 1 changes one object.
+	app func(name string, generation int) map[string]string
+}
+
+var shapes = map[string]shape{
+	// directory: plain YAML files in the app's folder.
+	"directory": {app: func(name string, generation int) map[string]string {
+		dir := "apps/" + name + "/"
+		return map[string]string{
+			dir + "serviceaccount.yaml": serviceAccountYAML(name),
+			dir + "service.yaml":        serviceYAML(name),
+			dir + "deployment.yaml":     deploymentYAML(name, fmt.Sprint(generation)),
+			dir + "ingress.yaml":        ingressYAML(name),
+		}
+	}},
+	// kustomize: one base, and an overlay per app that prefixes the names
+	// and marks the generation.
+	"kustomize": {
+		shared: map[string]string{
+			"base/kustomization.yaml":  "resources: [serviceaccount.yaml, service.yaml, deployment.yaml, ingress.yaml]\n",
+			"base/serviceaccount.yaml": serviceAccountYAML("web"),
+			"base/service.yaml":        serviceYAML("web"),
+			"base/deployment.yaml":     deploymentYAML("web", "0"),
+			"base/ingress.yaml":        ingressYAML("web"),
+		},
+		app: func(name string, generation int) map[string]string {
+			return map[string]string{"apps/" + name + "/kustomization.yaml": fmt.Sprintf(
+				"resources: [../../base]\nnamePrefix: %s-\npatches:\n- target: {kind: Deployment}\n  patch: |\n"+
+					"    [{\"op\": \"replace\", \"path\": \"/metadata/annotations/bench.gyre.dev~1generation\", \"value\": \"%d\"}]\n", name, generation)}
+		},
+	},
+	// helm: a small chart per app, its generation a value.
+	"helm": {app: func(name string, generation int) map[string]string {
+		dir := "apps/" + name + "/"
+		return map[string]string{
+			dir + "Chart.yaml":                    fmt.Sprintf("apiVersion: v2\nname: %s\nversion: 1.0.0\n", name),
+			dir + "values.yaml":                   fmt.Sprintf("generation: %d\nimage: registry.example.com/web:1.0.0\n", generation),
+			dir + "templates/serviceaccount.yaml": serviceAccountYAML("{{ .Release.Name }}"),
+			dir + "templates/service.yaml":        serviceYAML("{{ .Release.Name }}"),
+			dir + "templates/deployment.yaml":     deploymentYAML("{{ .Release.Name }}", "{{ .Values.generation }}"),
+			dir + "templates/ingress.yaml":        ingressYAML("{{ .Release.Name }}"),
+		}
+	}},
+}
+
+func serviceAccountYAML(name string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: %s\n", name)
+}
+
+func serviceYAML(name string) string {
+	return fmt.Sprintf(`apiVersion: v1
 kind: Service
 metadata:
   name: %[1]s
@@ -265,13 +330,16 @@ spec:
   ports:
   - port: 80
     targetPort: 8080
-`, name),
-		"deployment.yaml": fmt.Sprintf(`apiVersion: apps/v1
+`, name)
+}
+
+func deploymentYAML(name, generation string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: %[1]s
   annotations:
-    bench.gyre.dev/generation: "%[2]d"
+    bench.gyre.dev/generation: "%[2]s"
 spec:
   replicas: 0
   selector:
@@ -286,8 +354,11 @@ spec:
         image: registry.example.com/web:1.0.0
         ports:
         - containerPort: 8080
-`, name, generation),
-		"ingress.yaml": fmt.Sprintf(`apiVersion: networking.k8s.io/v1
+`, name, generation)
+}
+
+func ingressYAML(name string) string {
+	return fmt.Sprintf(`apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: %[1]s
@@ -302,8 +373,7 @@ spec:
           service:
             name: %[1]s
             port: {number: 80}
-`, name),
-	}
+`, name)
 }
 
 func (r *appsRepo) git(b testing.TB, args ...string) string {
@@ -319,16 +389,21 @@ func (r *appsRepo) git(b testing.TB, args ...string) string {
 
 func (r *appsRepo) head(b testing.TB) string { return r.git(b, "rev-parse", "HEAD") }
 
-// change bumps the generation of name's Deployment, commits it and returns
-// the new head.
-func (r *appsRepo) change(b testing.TB, name string) string {
+// change moves name to generation 1, commits it and returns the new head
+// and the files it changed.
+func (r *appsRepo) change(b testing.TB, name string) (string, []string) {
 	b.Helper()
-	p := filepath.Join(r.dir, "apps", name, "deployment.yaml")
-	if err := os.WriteFile(p, []byte(appFiles(name, 1)["deployment.yaml"]), 0o644); err != nil {
-		b.Fatal(err)
+	files := r.shape.app(name, 1)
+	var changed []string
+	for file, content := range files {
+		if old, err := os.ReadFile(filepath.Join(r.dir, filepath.FromSlash(file))); err == nil && string(old) == content {
+			continue
+		}
+		changed = append(changed, file)
 	}
+	r.write(b, files)
 	r.git(b, "commit", "-q", "-am", "change "+name)
-	return r.head(b)
+	return r.head(b), changed
 }
 
 // createApps creates n automated Applications, one per folder, each
@@ -452,14 +527,14 @@ func (w *appWatch) waitOne(b testing.TB, name, revision string, timeout time.Dur
 	})
 }
 
-// sendPush posts a GitHub push event for main that lists changed, signed
-// with the webhook secret.
-func sendPush(b testing.TB, serveURL, repoURL, changed string) {
+// sendPush posts a GitHub push event for main that lists the changed
+// files, signed with the webhook secret.
+func sendPush(b testing.TB, serveURL, repoURL string, changed []string) {
 	b.Helper()
 	body, _ := json.Marshal(map[string]any{
 		"ref":        "refs/heads/main",
 		"repository": map[string]any{"clone_url": repoURL, "html_url": strings.TrimSuffix(repoURL, ".git")},
-		"commits":    []any{map[string]any{"added": []string{}, "modified": []string{changed}, "removed": []string{}}},
+		"commits":    []any{map[string]any{"added": []string{}, "modified": changed, "removed": []string{}}},
 	})
 	mac := hmac.New(sha256.New, []byte(webhookSecret))
 	mac.Write(body)
@@ -566,7 +641,7 @@ func report(b *testing.B, r mttpResult) {
 	b.ReportMetric(float64(r.push.Milliseconds()), "ms-push")
 	b.ReportMetric(0, "ns/op") // the figures above say it; ns/op of one run says nothing more
 	fmt.Printf(`
-MTTP apps=%d (%s)
+MTTP apps=%d, %s (%s)
   all Synced+Healthy   %.1f s (%.1f ms per app)
   agent RSS            max %.0f MiB, settled %.0f MiB; render workers max %.0f MiB
   CPU used             agent %.1f s, control plane %.1f s
@@ -574,7 +649,7 @@ MTTP apps=%d (%s)
   renders              %.0f; dry runs %.0f
   quiet %-6s         writes %.0f, dry runs %.0f, renders %.0f, CPU %.1f%% of a core
   push of one app      %d ms to Synced; renders %.0f; requests %s
-`, r.apps, machine(), r.toSynced.Seconds(), float64(r.toSynced.Milliseconds())/float64(r.apps),
+`, r.apps, *shapeName, machine(), r.toSynced.Seconds(), float64(r.toSynced.Milliseconds())/float64(r.apps),
 		float64(r.maxRSS)/mib, float64(r.settledRSS)/mib, float64(r.maxWorkers)/mib,
 		r.agentCPU.Seconds(), r.clusterCPU.Seconds(), sum(r.requests), verbs(r.requests), r.renders, dryRuns(r.requests),
 		r.idle.window.Round(time.Second), r.idle.writes, r.idle.dryRuns, r.idle.renders, 100*r.idle.cpu.Seconds()/r.idle.window.Seconds(),

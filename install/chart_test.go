@@ -209,7 +209,7 @@ func TestChartDefaults(t *testing.T) {
 	wantArgs := []string{
 		"serve", "--addr=:8080", "--cache-dir=/var/cache/gyre",
 		"--leader-elect=true", "--leader-election-id=gyre-leader",
-		"--workers=8", "--resync=3m", "--git-poll=1m", "--token-secret=gyre-tokens",
+		"--resync=3m", "--git-poll=1m", "--token-secret=gyre-tokens",
 	}
 	if got := args(t, d); !slices.Equal(got, wantArgs) {
 		t.Errorf("args:\n got %q\nwant %q", got, wantArgs)
@@ -277,7 +277,7 @@ func TestChartAllOn(t *testing.T) {
 	wantArgs := []string{
 		"serve", "--addr=:8080", "--cache-dir=/var/cache/gyre",
 		"--leader-elect=true", "--leader-election-id=gyre-leader",
-		"--workers=16", "--resync=5m", "--git-poll=30s",
+		"--workers=16", "--kube-qps=300", "--kube-burst=500", "--resync=5m", "--git-poll=30s",
 		"--token-secret=gyre-api-tokens", "--webhook-secret=gyre-webhooks",
 		"--app-namespace=gyre-apps", "--namespaces=team-a,team-b",
 		"--tls-cert=/etc/gyre/tls/tls.crt", "--tls-key=/etc/gyre/tls/tls.key",

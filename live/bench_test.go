@@ -3,6 +3,9 @@ package live
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -10,7 +13,9 @@ import (
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/localcluster/clustertest"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -105,4 +110,127 @@ func BenchmarkTree50(b *testing.B) {
 		}
 	}
 	b.ReportMetric(wantNodes, "nodes")
+}
+
+// BenchmarkWatchNamespaces200 watches the descendants of 200 namespaces,
+// each holding a ReplicaSet scaled to zero, a suspended Job and an
+// EndpointSlice, in each mode. It reports the time to watch them all
+// (ns/op) and, once they have synced, the descendant watches running
+// (watches) and the live heap and the goroutines they add (heap-MiB,
+// goroutines). The API server runs in the test process, so its side of the
+// watches counts too.
+func BenchmarkWatchNamespaces200(b *testing.B) {
+	const n = 200
+	namespaces := benchNamespaces(b, n)
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			var watches, goroutines int
+			var heap uint64
+			for b.Loop() {
+				w, h, g := watchNamespaces(b, m, namespaces)
+				watches, heap, goroutines = watches+w, heap+h, goroutines+g
+			}
+			b.ReportMetric(float64(watches)/float64(b.N), "watches")
+			b.ReportMetric(float64(heap)/float64(b.N)/(1<<20), "heap-MiB")
+			b.ReportMetric(float64(goroutines)/float64(b.N), "goroutines")
+		})
+	}
+}
+
+// watchNamespaces starts a cache in mode m, watches namespaces and returns
+// the descendant watches it runs, and the live heap and goroutines it adds
+// once synced. It stops the cache and waits for its goroutines to end
+// before returning.
+func watchNamespaces(b *testing.B, m mode, namespaces []string) (watches int, heap uint64, goroutines int) {
+	b.Helper()
+	b.StopTimer()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	base := runtime.NumGoroutine()
+	c, err := New(cluster.Config, Options{
+		Logger:                slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		NamespacedDescendants: m.namespaced,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.Start(ctx)
+	b.StartTimer()
+	for _, ns := range namespaces {
+		if err := c.WatchNamespace(ctx, ns); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	watches = len(descendantWatches(c))
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	goroutines = runtime.NumGoroutine() - base
+	runtime.KeepAlive(c)
+	cancel()
+	// Let the informers end before the next round measures. Idle HTTP/2
+	// connections may outlive them: give up waiting after a while.
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for n := runtime.NumGoroutine(); n > base+10; n = runtime.NumGoroutine() {
+		if time.Now().After(deadline) {
+			b.Logf("%d goroutines 30s after the cache stopped, %d before it started", n, base)
+			break
+		}
+		<-tick.C
+	}
+	b.StartTimer()
+	return watches, after.HeapAlloc - min(after.HeapAlloc, before.HeapAlloc), goroutines
+}
+
+// benchNamespaces creates n namespaces, each with a ReplicaSet scaled to
+// zero (its pod template with env and a volume), a suspended Job and an
+// EndpointSlice, deleted when the benchmark ends.
+func benchNamespaces(b *testing.B, n int) []string {
+	b.Helper()
+	ctx := context.Background()
+	prefix := fmt.Sprintf("bench-ns-%d-", time.Now().UnixNano()%1e6)
+	tmpl := podTemplate("web")
+	tmpl.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "info"}, {Name: "PORT", Value: "8080"}}
+	tmpl.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+	tmpl.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	jobTmpl := podTemplate("job")
+	jobTmpl.Spec.RestartPolicy = corev1.RestartPolicyNever
+	out := make([]string, n)
+	for i := range out {
+		ns := fmt.Sprintf("%s%03d", prefix, i)
+		out[i] = ns
+		if _, err := cluster.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { cluster.Client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+		rs := &appsv1.ReplicaSet{
+			ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns, Annotations: map[string]string{"deployment.kubernetes.io/revision": "1"}},
+			Spec:       appsv1.ReplicaSetSpec{Replicas: ptr.To[int32](0), Selector: selector("web"), Template: tmpl},
+		}
+		if _, err := cluster.Client.AppsV1().ReplicaSets(ns).Create(ctx, rs, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		job := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: ns},
+			Spec:       batchv1.JobSpec{Suspend: ptr.To(true), Template: jobTmpl},
+		}
+		if _, err := cluster.Client.BatchV1().Jobs(ns).Create(ctx, job, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		slice := &discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Name: "web", Namespace: ns, Labels: map[string]string{serviceNameLabel: "web"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+			Ports:       []discoveryv1.EndpointPort{{Port: ptr.To[int32](80)}},
+		}
+		if _, err := cluster.Client.DiscoveryV1().EndpointSlices(ns).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return out
 }

@@ -36,11 +36,22 @@ type Options struct {
 	ResyncPeriod time.Duration
 	// Namespaces, when set, limits the watches of managed objects of
 	// namespaced kinds to these namespaces, one watch each, for a gyre whose
-	// RBAC grants only them; empty watches cluster-wide.
+	// RBAC grants only them, and makes WatchNamespace watch descendants per
+	// namespace; empty watches cluster-wide.
 	Namespaces []string
-	// IdleTimeout is how long the descendant watches of a namespace that
-	// RetainNamespaces leaves out, and that no WatchNamespace asked for,
-	// keep running before RetainNamespaces stops them. Default 10m.
+	// NamespacedDescendants makes WatchNamespace watch descendants per
+	// namespace, five watches each, even when Namespaces is empty. By
+	// default a cache that may watch the whole cluster watches each kind of
+	// descendant once, cluster-wide, whatever the number of namespaces in
+	// use, and so caches the descendants of every namespace; per namespace
+	// can hold less on a big cluster where gyre deploys to a few namespaces
+	// among many busy ones.
+	NamespacedDescendants bool
+	// IdleTimeout is how long a namespace that RetainNamespaces leaves out,
+	// and that no WatchNamespace asked for, stays in use before
+	// RetainNamespaces releases it: stops its descendant watches, or in the
+	// cluster-wide mode the cluster-wide ones once no namespace is left in
+	// use. Default 10m.
 	IdleTimeout time.Duration
 	// Now is the clock IdleTimeout is measured with. Default time.Now.
 	Now func() time.Time
@@ -92,8 +103,17 @@ type Cache struct {
 	// resource, and kinds maps each watched kind to its watch.
 	managed map[managedKey]*watch
 	kinds   map[schema.GroupKind][]*watch
-	// namespaces holds the descendant watches of each destination namespace.
+	// namespaces holds the descendant watches of each destination
+	// namespace; in the cluster-wide mode (clusterWide) the one set of
+	// cluster-wide descendant watches, under metav1.NamespaceAll.
 	namespaces map[string]*namespaceWatch
+	// clusterWide is set when descendants are watched cluster-wide: neither
+	// Options.Namespaces nor Options.NamespacedDescendants is set. It does
+	// not change after New.
+	clusterWide bool
+	// inUse records, in the cluster-wide mode, when WatchNamespace or
+	// RetainNamespaces last asked for each namespace.
+	inUse map[string]time.Time
 }
 
 // New returns a Cache that talks to the cluster at cfg. It builds dynamic,
@@ -123,14 +143,16 @@ func New(cfg *rest.Config, opts Options) (*Cache, error) {
 	}
 	opts = opts.withDefaults()
 	return &Cache{
-		opts:       opts,
-		log:        opts.Logger,
-		dynamic:    dyn,
-		metadata:   md,
-		mapper:     restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
-		managed:    map[managedKey]*watch{},
-		kinds:      map[schema.GroupKind][]*watch{},
-		namespaces: map[string]*namespaceWatch{},
+		opts:        opts,
+		log:         opts.Logger,
+		dynamic:     dyn,
+		metadata:    md,
+		mapper:      restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
+		managed:     map[managedKey]*watch{},
+		kinds:       map[schema.GroupKind][]*watch{},
+		namespaces:  map[string]*namespaceWatch{},
+		clusterWide: len(opts.Namespaces) == 0 && !opts.NamespacedDescendants,
+		inUse:       map[string]time.Time{},
 	}, nil
 }
 
@@ -197,8 +219,9 @@ func (c *Cache) HasSynced() bool {
 type ResourceStats struct {
 	// Resource is the watched resource.
 	Resource schema.GroupVersionResource
-	// Namespace is empty for cluster-wide watches; otherwise the namespace
-	// watched (descendant watches, and managed ones limited by
+	// Namespace is empty for cluster-wide watches (managed ones, and
+	// descendant ones in the cluster-wide mode); otherwise the namespace
+	// watched (descendant watches per namespace, and managed ones limited by
 	// Options.Namespaces).
 	Namespace string
 	// Managed is true for the label-selected watches of managed objects.

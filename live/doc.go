@@ -19,16 +19,40 @@
 // Descendants are what controllers create from managed objects:
 // ReplicaSets, Pods, Jobs, EndpointSlices (full objects, for health and the
 // tree) and ControllerRevisions (metadata only). They carry no gyre label,
-// so Cache.WatchNamespace watches them per destination namespace, all of
-// them. Their managedFields are dropped to save memory; managed objects keep
-// theirs, because diff reads them.
+// so they are watched whole, for the namespaces that Cache.WatchNamespace
+// asks for, in one of two modes:
 //
-// Descendant watches are released when no Application deploys to their
-// namespace any more: the reconciler calls Cache.RetainNamespaces
-// periodically with the namespaces in use, and the watches of any other
-// namespace that WatchNamespace has not asked for within
-// Options.IdleTimeout are stopped, with their event handlers, and their
-// objects dropped. The managed watches, one per kind, stay.
+//   - Cluster-wide, when the cache may watch the whole cluster
+//     (Options.Namespaces empty, the default): each kind once, for every
+//     namespace, five watches whatever the number of Applications and
+//     namespaces. WatchNamespace starts them on its first call and
+//     afterwards only records that the namespace is in use. The cache then
+//     holds the descendants of every namespace, also of namespaces no
+//     Application uses, and the tree shows an object's descendants in any
+//     namespace.
+//   - Per namespace, when the cache is limited to Options.Namespaces (RBAC
+//     that grants only them) or Options.NamespacedDescendants is set: five
+//     watches for each namespace WatchNamespace asked for, holding only
+//     those namespaces' descendants.
+//
+// Their managedFields and kubectl's last-applied-configuration annotation
+// are dropped to save memory, and so are the pod spec's volumes and the
+// containers' env, envFrom, volumeMounts and volumeDevices (a Pod's, or the
+// pod template's of a ReplicaSet or Job): neither health, the tree nor the
+// events read them, though a custom health check of such a kind would see
+// them missing. Managed objects are cached whole: diff reads their
+// managedFields, and sync's RespectIgnoreDifferences copies whatever fields
+// ignoreDifferences names (the last-applied annotation, say) from them.
+//
+// Namespaces are released when no Application deploys to them any more: the
+// reconciler calls Cache.RetainNamespaces periodically with the namespaces
+// in use, and any other namespace that WatchNamespace has not asked for
+// within Options.IdleTimeout is released. Per namespace, its watches are
+// stopped, with their event handlers, and their objects dropped. In the
+// cluster-wide mode releasing a namespace is bookkeeping: its objects stay
+// cached (that costs memory, not watches) until no namespace is in use at
+// all, when the cluster-wide descendant watches stop. The managed watches,
+// one per kind, stay.
 //
 // Every object is indexed by uid and by its owners' uids, managed objects
 // also by Application, and EndpointSlices by Service, so that finding an
@@ -56,8 +80,9 @@
 // targetRefs. A Pod behind a Service therefore has two parents, its
 // ReplicaSet and the EndpointSlice. Nodes come out parents first (by depth,
 // the longest owner chain from a declared object), then by key, so the same
-// cluster gives the same tree. Descendants appear only for namespaces that
-// are watched with WatchNamespace.
+// cluster gives the same tree. Descendants appear only while their
+// namespace is watched: per namespace, the namespaces WatchNamespace asked
+// for and that were not released since; cluster-wide, every namespace.
 //
 // Objects returned by Managed and Get are the cache's own: callers must not
 // modify them (DeepCopy first).

@@ -169,9 +169,13 @@ func (c *Cache) managedWatches() []*watch {
 	return out
 }
 
-// namespaceWatches returns the descendant watches of ns, or nil.
+// namespaceWatches returns the descendant watches that cover ns (in the
+// cluster-wide mode, the cluster-wide ones), or nil.
 func (c *Cache) namespaceWatches(ns string) *namespaceWatch {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if c.clusterWide {
+		return c.namespaces[metav1.NamespaceAll]
+	}
 	return c.namespaces[ns]
 }

@@ -43,10 +43,20 @@ func runningPods(t testing.TB, ns, name string, n int) (bool, string) {
 
 func TestOnChange(t *testing.T) {
 	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			testOnChange(t, m)
+		})
+	}
+}
+
+// testOnChange is TestOnChange with descendants watched in mode m.
+func testOnChange(t *testing.T, m mode) {
 	ctx := context.Background()
 	ns := cluster.Namespace(t)
 	demo := types.NamespacedName{Namespace: ns, Name: "demo"}
-	c, rec := newCache(t)
+	c, rec := newCacheIn(t, m)
 	startWatches(t, c, ns, deploymentGVK, serviceGVK)
 	createWeb(t, demo, ns, 3)
 	// An unrelated Deployment in the same namespace, without gyre's label

@@ -89,14 +89,31 @@ func (r *recorder) waitFor(t testing.TB, timeout time.Duration, what string, con
 	}
 }
 
+// mode is a way of watching descendants, for tests that run in each.
+type mode struct {
+	name string
+	// namespaced sets Options.NamespacedDescendants.
+	namespaced bool
+}
+
+// modes are the cluster-wide mode (the default) and the per-namespace one.
+var modes = []mode{{name: "cluster-wide"}, {name: "per-namespace", namespaced: true}}
+
 // newCache starts a cache that records OnChange calls, stopped when the test
-// ends.
+// ends. It watches descendants cluster-wide.
 func newCache(t testing.TB) (*Cache, *recorder) {
+	t.Helper()
+	return newCacheIn(t, modes[0])
+}
+
+// newCacheIn is newCache with descendants watched in mode m.
+func newCacheIn(t testing.TB, m mode) (*Cache, *recorder) {
 	t.Helper()
 	rec := newRecorder()
 	c, err := New(cluster.Config, Options{
-		OnChange: rec.record,
-		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		OnChange:              rec.record,
+		Logger:                slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		NamespacedDescendants: m.namespaced,
 	})
 	if err != nil {
 		t.Fatal(err)

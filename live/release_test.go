@@ -47,15 +47,17 @@ func watchedNamespaces(c *Cache) []string {
 	return out
 }
 
-// Not parallel: it counts the process's goroutines.
+// Descendants watched per namespace. Not parallel: it counts the process's
+// goroutines.
 func TestRetainNamespacesStopsIdleWatches(t *testing.T) {
 	ctx := context.Background()
 	kept, idle := cluster.Namespace(t), cluster.Namespace(t)
 	clock := &manualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	c, err := New(cluster.Config, Options{
-		IdleTimeout: 10 * time.Minute,
-		Now:         clock.Now,
-		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		IdleTimeout:           10 * time.Minute,
+		Now:                   clock.Now,
+		Logger:                slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		NamespacedDescendants: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +107,9 @@ func TestRetainNamespacesStopsIdleWatches(t *testing.T) {
 	}
 	if got := watchedNamespaces(c); !slices.Equal(got, []string{kept}) {
 		t.Errorf("namespaces watched after the release: %v, want [%s]", got, kept)
+	}
+	if got := c.Namespaces(); !slices.Equal(got, []string{kept}) {
+		t.Errorf("Namespaces after the release = %v, want [%s]", got, kept)
 	}
 	if c.descendantByUID(idle, pod.UID) != nil {
 		t.Error("the pod of a released namespace is still cached")

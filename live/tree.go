@@ -28,7 +28,8 @@ type TreeInput struct {
 // exist (Missing health when they do not), followed by the Application's
 // other managed objects the caller did not pass (extraneous objects, hooks),
 // without a sync status. Below them come their descendants, found through
-// ownerReferences in the watched namespaces, and Service → EndpointSlice →
+// ownerReferences in the watched namespaces (any namespace, when
+// descendants are watched cluster-wide), and Service → EndpointSlice →
 // Pod. Every node with a live object gets Options.Health's health, info items
 // and images. Nodes are ordered parents first, then by key.
 func (c *Cache) Tree(appNs, appName string, declared []TreeInput) []app.TreeNode {
@@ -243,7 +244,7 @@ func endpointPods(w *watch, slice metav1.Object) []child {
 		if ns == "" {
 			ns = slice.GetNamespace()
 		}
-		if ns != w.namespace {
+		if w.namespace != metav1.NamespaceAll && ns != w.namespace {
 			continue
 		}
 		o, ok, _ := w.informer.GetIndexer().GetByKey(ns + "/" + str(ref, "name"))
@@ -260,7 +261,8 @@ func endpointPods(w *watch, slice metav1.Object) []child {
 	return out
 }
 
-// allNamespaceWatches returns the descendant watches of every namespace.
+// allNamespaceWatches returns every set of descendant watches: one per
+// namespace, or the cluster-wide one.
 func (c *Cache) allNamespaceWatches() []*namespaceWatch {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

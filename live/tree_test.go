@@ -92,9 +92,19 @@ func webTreeReady(tree []app.TreeNode, n int) (bool, string) {
 
 func TestTreeDeploymentAndService(t *testing.T) {
 	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			testTreeDeploymentAndService(t, m)
+		})
+	}
+}
+
+// testTreeDeploymentAndService is TestTreeDeploymentAndService with descendants watched in mode m.
+func testTreeDeploymentAndService(t *testing.T, m mode) {
 	ns := cluster.Namespace(t)
 	demo := types.NamespacedName{Namespace: ns, Name: "demo"}
-	c, _ := newCache(t)
+	c, _ := newCacheIn(t, m)
 	startWatches(t, c, ns, deploymentGVK, serviceGVK)
 	createWeb(t, demo, ns, 3)
 
@@ -131,14 +141,15 @@ func TestTreeDeploymentAndService(t *testing.T) {
 		t.Error("HasSynced = false after the watches synced")
 	}
 
-	// Without the namespace's descendant watches the tree is the managed
+	// Once its only namespace is forgotten the cache has no descendant
+	// watches, per namespace or cluster-wide, and the tree is the managed
 	// objects alone.
 	c.ForgetNamespace(ns)
 	if tree := c.Tree(ns, "demo", declared(c, demo)); len(tree) != 2 {
 		t.Errorf("tree after ForgetNamespace:%s", describe(tree))
 	}
 	for _, st := range c.Stats() {
-		if st.Namespace == ns {
+		if !st.Managed {
 			t.Errorf("Stats after ForgetNamespace: %+v", st)
 		}
 	}
@@ -146,10 +157,20 @@ func TestTreeDeploymentAndService(t *testing.T) {
 
 func TestTreeCronJobAndStatefulSet(t *testing.T) {
 	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			testTreeCronJobAndStatefulSet(t, m)
+		})
+	}
+}
+
+// testTreeCronJobAndStatefulSet is TestTreeCronJobAndStatefulSet with descendants watched in mode m.
+func testTreeCronJobAndStatefulSet(t *testing.T, m mode) {
 	ctx := context.Background()
 	ns := cluster.Namespace(t)
 	demo := types.NamespacedName{Namespace: ns, Name: "demo"}
-	c, _ := newCache(t)
+	c, _ := newCacheIn(t, m)
 	startWatches(t, c, ns, cronJobGVK, statefulSetGVK)
 
 	cj := &batchv1.CronJob{

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -55,6 +57,7 @@ type watch struct {
 
 // namespaceWatch is the set of descendant watches of one namespace.
 type namespaceWatch struct {
+	// namespace is metav1.NamespaceAll for the cluster-wide watches.
 	namespace string
 	watches   []*watch
 	stop      context.CancelFunc
@@ -79,17 +82,21 @@ type descendant struct {
 	gvr          schema.GroupVersionResource
 	kind         string
 	metadataOnly bool
+	// podSpec is the path to the kind's pod spec (a Pod's own, a
+	// workload's pod template's), which stripDescendant trims; nil for
+	// kinds without one.
+	podSpec []string
 }
 
-// descendants lists what WatchNamespace watches: Pods, ReplicaSets, Jobs and
-// EndpointSlices in full (the tree shows their health and details), and
-// ControllerRevisions by metadata only (they are big and only their owner
-// matters).
+// descendants lists what WatchNamespace watches, per namespace or
+// cluster-wide: Pods, ReplicaSets, Jobs and EndpointSlices in full (the tree
+// shows their health and details), and ControllerRevisions by metadata only
+// (they are big and only their owner matters).
 func descendants() []descendant {
 	return []descendant{
-		{gvr: schema.GroupVersionResource{Version: "v1", Resource: "pods"}, kind: "Pod"},
-		{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, kind: "ReplicaSet"},
-		{gvr: schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, kind: "Job"},
+		{gvr: schema.GroupVersionResource{Version: "v1", Resource: "pods"}, kind: "Pod", podSpec: []string{"spec"}},
+		{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, kind: "ReplicaSet", podSpec: []string{"spec", "template", "spec"}},
+		{gvr: schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, kind: "Job", podSpec: []string{"spec", "template", "spec"}},
 		{gvr: schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}, kind: "EndpointSlice"},
 		{gvr: schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "controllerrevisions"}, kind: "ControllerRevision", metadataOnly: true},
 	}
@@ -173,10 +180,12 @@ func (c *Cache) watchesOf(runCtx context.Context, gvk schema.GroupVersionKind) (
 	return ws, nil
 }
 
-// WatchNamespace starts, once per namespace, the watches of the objects
-// controllers create in ns (Pods, ReplicaSets, Jobs, EndpointSlices,
+// WatchNamespace makes sure the cache watches the objects controllers
+// create in ns (Pods, ReplicaSets, Jobs, EndpointSlices,
 // ControllerRevisions; see the package documentation) and waits, bounded by
-// ctx, until they have synced.
+// ctx, until those watches have synced. Per namespace it starts the
+// namespace's watches, once; in the cluster-wide mode it records that ns is
+// in use and starts the cluster-wide watches on the first call.
 func (c *Cache) WatchNamespace(ctx context.Context, ns string) error {
 	runCtx, err := c.runContext()
 	if err != nil {
@@ -189,17 +198,37 @@ func (c *Cache) WatchNamespace(ctx context.Context, ns string) error {
 	return waitSynced(ctx, runCtx, nw.watches)
 }
 
-// namespaceWatch returns the descendant watches of ns, starting them if
-// needed.
+// namespaceWatch marks ns used and returns the descendant watches that
+// cover it, starting them if needed.
 func (c *Cache) namespaceWatch(runCtx context.Context, ns string) (*namespaceWatch, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if nw := c.namespaces[ns]; nw != nil {
-		nw.lastUsed = c.opts.Now()
-		return nw, nil
+	now := c.opts.Now()
+	key := ns
+	if c.clusterWide {
+		key = metav1.NamespaceAll
 	}
+	nw := c.namespaces[key]
+	if nw == nil {
+		var err error
+		if nw, err = c.startDescendants(runCtx, key); err != nil {
+			return nil, err
+		}
+		c.namespaces[key] = nw
+		c.log.Debug("watching descendants", "namespace", key)
+	}
+	nw.lastUsed = now
+	if c.clusterWide {
+		c.inUse[ns] = now
+	}
+	return nw, nil
+}
+
+// startDescendants starts the descendant watches of ns, or of every
+// namespace when ns is metav1.NamespaceAll.
+func (c *Cache) startDescendants(runCtx context.Context, ns string) (*namespaceWatch, error) {
 	nsCtx, stop := context.WithCancel(runCtx)
-	nw := &namespaceWatch{namespace: ns, stop: stop, lastUsed: c.opts.Now()}
+	nw := &namespaceWatch{namespace: ns, stop: stop}
 	for _, d := range descendants() {
 		w := &watch{gvr: d.gvr, gvk: d.gvr.GroupVersion().WithKind(d.kind), namespace: ns, metadataOnly: d.metadataOnly}
 		idx := cache.Indexers{indexUID: indexByUID, indexOwner: indexByOwner}
@@ -212,64 +241,116 @@ func (c *Cache) namespaceWatch(runCtx context.Context, ns string) (*namespaceWat
 		} else {
 			inf = dynamicinformer.NewFilteredDynamicInformer(c.dynamic, d.gvr, ns, c.opts.ResyncPeriod, idx, nil).Informer()
 		}
-		if err := c.run(nsCtx, w, inf, dropManagedFields, c.descendantHandler()); err != nil {
+		if err := c.run(nsCtx, w, inf, stripDescendant(d.podSpec), c.descendantHandler()); err != nil {
 			nw.close()
 			return nil, err
 		}
 		nw.watches = append(nw.watches, w)
 	}
-	c.namespaces[ns] = nw
-	c.log.Debug("watching namespace", "namespace", ns)
 	return nw, nil
 }
 
-// ForgetNamespace stops the descendant watches of ns, with their event
-// handlers, and drops what they cached, e.g. after the namespace stopped
-// being any Application's destination. A later WatchNamespace starts them
-// again.
+// ForgetNamespace releases ns, e.g. after it stopped being any
+// Application's destination. Per namespace it stops the descendant watches
+// of ns, with their event handlers, and drops what they cached; a later
+// WatchNamespace starts them again. In the cluster-wide mode it only
+// records that ns is no longer in use, and stops the cluster-wide watches
+// when no namespace is left in use.
 func (c *Cache) ForgetNamespace(ns string) {
 	c.mu.Lock()
-	nw := c.namespaces[ns]
-	delete(c.namespaces, ns)
+	var nw *namespaceWatch
+	if c.clusterWide {
+		delete(c.inUse, ns)
+		nw = c.dropIdleClusterWide()
+	} else {
+		nw = c.namespaces[ns]
+		delete(c.namespaces, ns)
+	}
 	c.mu.Unlock()
 	if nw != nil {
 		nw.close()
 	}
 }
 
-// RetainNamespaces tells the cache which namespaces still need their
-// descendant watches (the destinations of the Applications there are), and
-// stops those of every other namespace that no WatchNamespace has asked for
-// within Options.IdleTimeout, as ForgetNamespace does. The grace period
-// keeps an app that moves away and back, or a namespace that is briefly
-// nobody's, from restarting watches. It returns the namespaces whose
-// watches it stopped, sorted. The reconciler calls it periodically.
+// RetainNamespaces tells the cache which namespaces are still in use (the
+// destinations of the Applications there are), and releases every other
+// namespace that no WatchNamespace has asked for within
+// Options.IdleTimeout, as ForgetNamespace does: per namespace its watches
+// stop; in the cluster-wide mode the cluster-wide watches stop once no
+// namespace is left in use, and until then the objects of released
+// namespaces stay cached. The grace period keeps an app that moves away and
+// back, or a namespace that is briefly nobody's, from restarting watches.
+// It returns the namespaces it released, sorted. The reconciler calls it
+// periodically.
 func (c *Cache) RetainNamespaces(namespaces []string) []string {
 	now := c.opts.Now()
 	keep := make(map[string]bool, len(namespaces))
 	for _, ns := range namespaces {
 		keep[ns] = true
 	}
+	var released []string
 	var idle []*namespaceWatch
 	c.mu.Lock()
-	for ns, nw := range c.namespaces {
-		switch {
-		case keep[ns]:
-			nw.lastUsed = now
-		case now.Sub(nw.lastUsed) >= c.opts.IdleTimeout:
-			delete(c.namespaces, ns)
+	if c.clusterWide {
+		for ns, lastUsed := range c.inUse {
+			switch {
+			case keep[ns]:
+				c.inUse[ns] = now
+			case now.Sub(lastUsed) >= c.opts.IdleTimeout:
+				delete(c.inUse, ns)
+				released = append(released, ns)
+			}
+		}
+		if nw := c.dropIdleClusterWide(); nw != nil {
 			idle = append(idle, nw)
+		}
+	} else {
+		for ns, nw := range c.namespaces {
+			switch {
+			case keep[ns]:
+				nw.lastUsed = now
+			case now.Sub(nw.lastUsed) >= c.opts.IdleTimeout:
+				delete(c.namespaces, ns)
+				idle = append(idle, nw)
+				released = append(released, ns)
+			}
 		}
 	}
 	c.mu.Unlock()
-	stopped := make([]string, 0, len(idle))
 	for _, nw := range idle {
 		nw.close()
-		stopped = append(stopped, nw.namespace)
-		c.log.Debug("stopped watching namespace", "namespace", nw.namespace)
+		c.log.Debug("stopped watching descendants", "namespace", nw.namespace)
 	}
-	sort.Strings(stopped)
-	return stopped
+	sort.Strings(released)
+	return released
+}
+
+// Namespaces returns the namespaces in use, sorted: those WatchNamespace
+// asked for and that were not released since (see RetainNamespaces). In the
+// per-namespace mode they are the namespaces with descendant watches.
+func (c *Cache) Namespaces() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []string
+	if c.clusterWide {
+		out = slices.Collect(maps.Keys(c.inUse))
+	} else {
+		out = slices.Collect(maps.Keys(c.namespaces))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// dropIdleClusterWide removes and returns the cluster-wide descendant
+// watches when no namespace is in use any more, for the caller to close
+// once it has released c.mu; otherwise it returns nil. c.mu must be held.
+func (c *Cache) dropIdleClusterWide() *namespaceWatch {
+	nw := c.namespaces[metav1.NamespaceAll]
+	if len(c.inUse) > 0 || nw == nil {
+		return nil
+	}
+	delete(c.namespaces, metav1.NamespaceAll)
+	return nw
 }
 
 // close stops nw's informers and removes their event handlers.
@@ -361,16 +442,76 @@ func routineWatchError(err error) bool {
 		apierrors.IsResourceExpired(err) || apierrors.IsGone(err)
 }
 
-// dropManagedFields is the transform of descendant watches: nobody reads
-// their managedFields, which are often the biggest part of the object.
-func dropManagedFields(obj any) (any, error) {
-	switch o := obj.(type) {
-	case *unstructured.Unstructured:
-		o.SetManagedFields(nil)
-	case *metav1.PartialObjectMetadata:
-		o.ManagedFields = nil
+// lastAppliedAnnotation is where kubectl apply keeps a copy of the whole
+// object it applied.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// strippedContainerFields are the fields of a descendant's containers (init
+// and ephemeral ones included) that stripDescendant drops.
+var strippedContainerFields = []string{"env", "envFrom", "volumeMounts", "volumeDevices"}
+
+// stripDescendant returns the transform of the descendant watches of a kind
+// whose pod spec is at podSpec (nil for none). It drops, to save memory,
+// what neither the built-in health rules, the tree's info and images, the
+// indexes nor the events read: metadata.managedFields (often the biggest
+// part of an object), the kubectl.kubernetes.io/last-applied-configuration
+// annotation, and from the pod spec the volumes and each container's env,
+// envFrom, volumeMounts and volumeDevices. Everything else stays: the rest
+// of the metadata, the containers' names, images, ports, probes and
+// resources, restartPolicy, nodeName, the whole status, EndpointSlices
+// whole. Custom health checks of descendant kinds see the stripped object.
+func stripDescendant(podSpec []string) cache.TransformFunc {
+	return func(obj any) (any, error) {
+		switch o := obj.(type) {
+		case *unstructured.Unstructured:
+			o.SetManagedFields(nil)
+			if md, ok := o.Object["metadata"].(map[string]any); ok {
+				dropLastApplied(md)
+			}
+			if podSpec != nil {
+				stripPodSpec(field(o.Object, podSpec...))
+			}
+		case *metav1.PartialObjectMetadata:
+			o.ManagedFields = nil
+			delete(o.Annotations, lastAppliedAnnotation)
+		}
+		return obj, nil
 	}
-	return obj, nil
+}
+
+// stripPodSpec drops the volumes of the unstructured pod spec spec and the
+// strippedContainerFields of its containers.
+func stripPodSpec(spec any) {
+	m, ok := spec.(map[string]any)
+	if !ok {
+		return
+	}
+	delete(m, "volumes")
+	for _, list := range []string{"initContainers", "containers", "ephemeralContainers"} {
+		for _, ctr := range sliceField(m, list) {
+			if c, ok := ctr.(map[string]any); ok {
+				for _, f := range strippedContainerFields {
+					delete(c, f)
+				}
+			}
+		}
+	}
+}
+
+// dropLastApplied removes the last-applied-configuration annotation from
+// the unstructured metadata md, and the annotations when none is left.
+func dropLastApplied(md map[string]any) {
+	ann, ok := md["annotations"].(map[string]any)
+	if !ok {
+		return
+	}
+	if _, ok := ann[lastAppliedAnnotation]; !ok {
+		return
+	}
+	delete(ann, lastAppliedAnnotation)
+	if len(ann) == 0 {
+		delete(md, "annotations")
+	}
 }
 
 // indexByUID indexes an object by its uid.

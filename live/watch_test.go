@@ -208,6 +208,20 @@ func TestWatchLimitedToNamespaces(t *testing.T) {
 			t.Errorf("a configmaps watch outside %s: %+v", allowed, st)
 		}
 	}
+	// Descendants too are watched in the namespace alone, never
+	// cluster-wide.
+	if err := c.WatchNamespace(ctx, allowed); err != nil {
+		t.Fatal(err)
+	}
+	got := descendantWatches(c)
+	if len(got) != len(descendants()) {
+		t.Errorf("%d descendant watches, want %d: %+v", len(got), len(descendants()), got)
+	}
+	for _, st := range got {
+		if st.Namespace != allowed {
+			t.Errorf("a descendant watch outside %s: %+v", allowed, st)
+		}
+	}
 }
 
 // TestWatchRefusedFailsAtOnce: a watch the API server refuses (403, as with

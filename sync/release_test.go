@@ -122,15 +122,11 @@ func newDir(t testing.TB, before []string) string {
 	return added[0]
 }
 
-// watchesNamespace reports whether the shared live cache watches ns for
-// descendants.
+// watchesNamespace reports whether the shared live cache holds ns as a
+// namespace in use, whose descendants it watches (per namespace, or
+// through its cluster-wide watches).
 func watchesNamespace(ns string) bool {
-	for _, st := range reconciler.home.live.Stats() {
-		if st.Namespace == ns && !st.Managed {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(reconciler.home.live.Namespaces(), ns)
 }
 
 // TestReleaseAfterDelete deletes an Application and checks that the loop

@@ -159,6 +159,10 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = float32(o.KubeQPS), o.KubeBurst
+	// Every watch stream the API server compresses holds a gzip reader
+	// (about 40 KiB) here and costs both sides CPU per event; between a
+	// controller and its API server, bandwidth is the cheaper resource.
+	cfg.DisableCompression = true
 	if hooks.WrapTransport != nil {
 		cfg.Wrap(hooks.WrapTransport)
 	}
@@ -325,7 +329,7 @@ func (o *agentOptions) addFlags(f interface {
 // not to pace a healthy one, which the API server's own priority and
 // fairness does.
 func machineSized() (workers int, qps float64, burst int) {
-	cores := runtime.NumCPU()
+	cores := runtime.GOMAXPROCS(0) // the CPU a container may use, not the node's
 	workers = min(max(8*cores, 16), 64)
 	qps = float64(max(200*cores, 400))
 	return workers, qps, 2 * int(qps)
