@@ -38,9 +38,9 @@ import (
 var (
 	serveFlags  = flag.String("mttp.serve-flags", "", "extra flags for gyre serve, space-separated (e.g. \"--workers 16\")")
 	resync      = flag.Duration("mttp.resync", time.Minute, "gyre serve --resync; the quiet phase watches one such interval")
-	cpuProfile  = flag.String("mttp.cpuprofile", "", "write a CPU profile of the agent's first seconds of syncing (-mttp.profile-seconds) to this file")
+	cpuProfile  = flag.String("mttp.cpuprofile", "", "write a CPU profile of the agent's first seconds of syncing (-mttp.profile-for) to this file")
 	heapProfile = flag.String("mttp.heapprofile", "", "write a heap profile of the agent, taken once all are synced, to this file")
-	profileFor  = flag.Duration("mttp.profile-seconds", 10*time.Second, "how long -mttp.cpuprofile profiles")
+	profileFor  = flag.Duration("mttp.profile-for", 10*time.Second, "how long -mttp.cpuprofile profiles")
 	shapeName   = flag.String("mttp.shape", "directory", "how each app is declared: directory (YAML files), kustomize (overlays of one base), helm (a chart per app)")
 	agentLog    = flag.String("mttp.agent-log", "", "write the agent's log to this file at the end")
 	keep        = flag.Bool("mttp.keep", false, "print the data directories and keep them after the run")

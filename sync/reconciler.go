@@ -259,6 +259,12 @@ func (r *Reconciler) Start(ctx context.Context) error {
 
 	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.dyn, 0, r.opts.Namespace, nil)
 	r.apps = f.ForResource(app.GroupVersionResource()).Informer()
+	// An Application's managedFields repeat its status field by field;
+	// gyre never reads them, and a status write without them leaves the
+	// stored ones as they are.
+	if err := r.apps.SetTransform(dropManagedFields); err != nil {
+		return err
+	}
 	r.apps.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { r.enqueueObject(obj); r.dependencyMoved(obj, false) },
 		UpdateFunc: func(_, obj any) { r.enqueueObject(obj); r.dependencyMoved(obj, false) },
@@ -528,12 +534,28 @@ func revisionMatches(target, ref string) bool {
 	return false
 }
 
+// movedDelay is how long the Applications of a repository that moved wait
+// before they are compared, unless someone asked for theirs (Refresh, a
+// webhook naming the files it changed): a push to a monorepo of a thousand
+// apps then syncs the apps it changed first, instead of behind a thousand
+// status writes recording the new revision of those it did not.
+const movedDelay = time.Second
+
 // repositoryMoved queues every Application that reads the repository with
-// identity key, which the git or chart cache saw move.
+// identity key, which the git or chart cache saw move: at once those with
+// a refresh request, after movedDelay the others.
 func (r *Reconciler) repositoryMoved(key string) {
 	for _, a := range r.Applications() {
-		if r.usesRepository(a, key) {
+		if !r.usesRepository(a, key) {
+			continue
+		}
+		r.mu.Lock()
+		asked := r.refreshes[a.Key()] > 0
+		r.mu.Unlock()
+		if asked {
 			r.queue.Add(a.Key())
+		} else {
+			r.queue.AddAfter(a.Key(), movedDelay)
 		}
 	}
 }
@@ -708,6 +730,15 @@ func (r *Reconciler) behindOwnWrite(a *app.Application) bool {
 	last, ok := r.written[a.Key()]
 	r.mu.Unlock()
 	return ok && !notOlder(a.ResourceVersion, last)
+}
+
+// dropManagedFields is an informer transform that drops the managedFields
+// of the objects it keeps.
+func dropManagedFields(obj any) (any, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		u.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 // fresh reads an Application from the API server rather than the watch.
