@@ -307,6 +307,16 @@ func (c *Cache) reuse(ck contentKey, fsys ObjectHashFS) (*Result, bool) {
 	return e.res, true
 }
 
+// Grow raises the number of results the cache keeps to n, if that is more
+// than it keeps now. A least-recently-used cache smaller than the set of
+// renders looked at in turn misses on every look, so the reconciler grows
+// it with the number of sources it renders.
+func (c *Cache) Grow(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.size = max(c.size, n)
+}
+
 // Len returns the number of cached results.
 func (c *Cache) Len() int {
 	c.mu.Lock()

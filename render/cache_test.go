@@ -114,6 +114,33 @@ func TestCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 }
 
+// TestCacheGrow: a cache grown past the set of renders looked at in turn
+// renders each once, where the smaller one rendered on every look; it never
+// shrinks.
+func TestCacheGrow(t *testing.T) {
+	cr := &countingRender{}
+	c := render.NewCache(render.CacheOptions{Size: 2, Render: cr.render})
+	look := func() {
+		for _, sha := range []string{"a", "b", "c"} {
+			if _, err := c.Render(sha, cacheFS, "app", render.Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	look()
+	look()
+	if n := cr.calls.Load(); n != 6 {
+		t.Fatalf("%d renders in two rounds of three over a cache of two, want 6", n)
+	}
+	c.Grow(3)
+	c.Grow(1)
+	look()
+	look()
+	if n := cr.calls.Load(); n != 7 {
+		t.Fatalf("%d renders after growing to three, want 7: the one the small cache had dropped, then all hits", n)
+	}
+}
+
 func TestCacheDoesNotKeepErrors(t *testing.T) {
 	cr := &countingRender{}
 	c := render.NewCache(render.CacheOptions{Render: cr.render})

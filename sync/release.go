@@ -75,8 +75,10 @@ func (r *Reconciler) releaseUnused() {
 	repos := make([]string, 0, len(apps))
 	var chartKeys []string
 	present := make(map[types.NamespacedName]bool, len(apps))
+	sources := 0
 	for _, a := range apps {
 		present[a.Key()] = true
+		sources += len(a.Spec.SourceList())
 		for _, src := range a.Spec.SourceList() {
 			if src.IsChart() {
 				chartKeys = append(chartKeys, repositoryKey(src))
@@ -85,6 +87,9 @@ func (r *Reconciler) releaseUnused() {
 			}
 		}
 	}
+	// Room for every source at two commits: the one synced and the one
+	// a push brings.
+	r.renders.Grow(2 * sources)
 	r.mu.Lock()
 	for key := range r.decoded {
 		if !present[key] {
