@@ -45,11 +45,21 @@
 //
 // An unchanged Application costs no fetch (the source cache lists refs once
 // per interval and fetches only new commits), no render (results are cached by
-// commit, path and options), no dry run (diff's fast path proves most objects
-// in sync from the live object and its managed fields, and the dry runner
-// memoises by the desired object's hash and the live resourceVersion) and no
-// write (status is written only when it changed; reconciledAt is the time of
-// the last change, not of the last look).
+// commit, path and options, and reused for a later commit when every file the
+// render read is unchanged; see render.Cache.RenderContent), no dry run
+// (diff's fast path proves most objects in sync from the live object and its
+// managed fields, and the dry runner memoises by the desired object's hash and
+// the live resourceVersion) and no write (status is written only when it
+// changed; reconciledAt is the time of the last change, not of the last
+// look).
+//
+// A sync costs two status writes: the first ("Running") carries the
+// comparison that started it, made against the watched copy's
+// resourceVersion so that a stale copy meets a conflict instead of acting;
+// the last carries the outcome and the comparison after it, made once the
+// live cache shows what the sync wrote (caughtUp). A wave's objects are
+// applied a kind tier at a time (applyTier), concurrently within one, and
+// the pre-flight dry runs concurrently.
 //
 // A deleted Application costs nothing either: the first time a worker finds
 // it gone it is forgotten (release.go) and not queued again, and every

@@ -534,28 +534,12 @@ func revisionMatches(target, ref string) bool {
 	return false
 }
 
-// movedDelay is how long the Applications of a repository that moved wait
-// before they are compared, unless someone asked for theirs (Refresh, a
-// webhook naming the files it changed): a push to a monorepo of a thousand
-// apps then syncs the apps it changed first, instead of behind a thousand
-// status writes recording the new revision of those it did not.
-const movedDelay = time.Second
-
 // repositoryMoved queues every Application that reads the repository with
-// identity key, which the git or chart cache saw move: at once those with
-// a refresh request, after movedDelay the others.
+// identity key, which the git or chart cache saw move.
 func (r *Reconciler) repositoryMoved(key string) {
 	for _, a := range r.Applications() {
-		if !r.usesRepository(a, key) {
-			continue
-		}
-		r.mu.Lock()
-		asked := r.refreshes[a.Key()] > 0
-		r.mu.Unlock()
-		if asked {
+		if r.usesRepository(a, key) {
 			r.queue.Add(a.Key())
-		} else {
-			r.queue.AddAfter(a.Key(), movedDelay)
 		}
 	}
 }
