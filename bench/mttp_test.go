@@ -37,7 +37,7 @@ import (
 
 var (
 	serveFlags  = flag.String("mttp.serve-flags", "", "extra flags for gyre serve, space-separated (e.g. \"--workers 16\")")
-	resync      = flag.Duration("mttp.resync", time.Minute, "gyre serve --resync; the quiet phase watches one such interval")
+	resync      = flag.Duration("mttp.resync", time.Minute, "gyre serve --resync; the quiet phase lasts until every app was looked at once more")
 	cpuProfile  = flag.String("mttp.cpuprofile", "", "write a CPU profile of the agent's first seconds of syncing (-mttp.profile-for) to this file")
 	heapProfile = flag.String("mttp.heapprofile", "", "write a heap profile of the agent, taken once all are synced, to this file")
 	profileFor  = flag.Duration("mttp.profile-for", 10*time.Second, "how long -mttp.cpuprofile profiles")
@@ -171,11 +171,18 @@ func runMTTP(b *testing.B, n int) {
 	res.requests = requestsByVerb(m)
 	res.renders, _ = m.Value("gyre_render_duration_seconds", nil)
 
-	// Quiet: one resync interval with nothing changing.
+	// Quiet: nothing changes until the resync has looked at every app
+	// once more.
 	before, beforeProc := m, mustReadProc(b, pid)
-	time.Sleep(*resync + *resync/10) // the window measured, not a synchronisation
-	after, afterProc := scrape(b, serveURL), mustReadProc(b, pid)
-	res.idle = idleResult{window: *resync + *resync/10, cpu: afterProc.cpu - beforeProc.cpu + afterProc.childCPU - beforeProc.childCPU}
+	quietStart := time.Now()
+	var after testsupport.Metrics
+	testsupport.Eventually(b, 3**resync+time.Minute, func() (bool, string) {
+		after = scrape(b, serveURL)
+		looks := value(after, "gyre_app_reconcile_duration_seconds") - value(before, "gyre_app_reconcile_duration_seconds")
+		return looks >= float64(n), fmt.Sprintf("%.0f of %d apps looked at again", looks, n)
+	})
+	afterProc := mustReadProc(b, pid)
+	res.idle = idleResult{window: time.Since(quietStart), cpu: afterProc.cpu - beforeProc.cpu + afterProc.childCPU - beforeProc.childCPU}
 	d := delta(requestsByVerb(before), requestsByVerb(after))
 	res.idle.writes, res.idle.dryRuns = writes(d), dryRuns(d)
 	res.idle.renders = value(after, "gyre_render_duration_seconds") - value(before, "gyre_render_duration_seconds")
