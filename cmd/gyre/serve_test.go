@@ -45,7 +45,12 @@ func TestServeLeaderElection(t *testing.T) {
 	}
 	syncedAt(v1, time.Minute)
 
-	leading := func(p *serveProcess) bool { return strings.Contains(p.stderr.String(), "leading: reconciling") }
+	// Each process also runs elections for ApplicationSets and
+	// notifications, logged with a component; the Applications leader's line
+	// has none.
+	leading := func(p *serveProcess) bool {
+		return strings.Contains(p.stderr.String(), `msg="leading: reconciling" identity=`)
+	}
 	var leader, follower *serveProcess
 	testsupport.Eventually(t, 30*time.Second, func() (bool, string) {
 		switch {
