@@ -253,6 +253,9 @@ func newAppsRepo(b testing.TB, dir string, n int) *appsRepo {
 	r.git(b, "init", "-q", "-b", "main")
 	r.git(b, "add", "-A")
 	r.git(b, "commit", "-q", "-m", fmt.Sprintf("%d apps", n))
+	// Packed, as git hosts keep them: git upload-pack reading thousands of
+	// loose objects took 3 s of the push's fetch at 1,000 apps.
+	r.git(b, "gc", "-q")
 	return r
 }
 
