@@ -32,3 +32,14 @@ func (a *Application) ToUnstructured() (*unstructured.Unstructured, error) {
 	u.SetGroupVersionKind(GroupVersionKind())
 	return u, nil
 }
+
+// DropManagedFields is an informer transform for Applications: it drops
+// metadata.managedFields, which repeat an Application's status field by
+// field and which nothing in gyre reads. A status write without them
+// leaves the stored ones as they are.
+func DropManagedFields(obj any) (any, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		u.SetManagedFields(nil)
+	}
+	return obj, nil
+}

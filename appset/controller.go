@@ -50,6 +50,10 @@ type Options struct {
 	// before its set is evaluated, so that a burst of status writes costs
 	// one evaluation. Deletions are not delayed. Default 2s.
 	AppEventDelay time.Duration
+	// Applications, when set, is the process's shared watch of
+	// Applications, which its owner runs (see sync.NewApplicationsInformer).
+	// Nil: a watch of the Controller's own.
+	Applications cache.SharedIndexInformer
 	// FieldManager is the server-side apply field manager of generated
 	// Applications. Default "gyre-appset".
 	FieldManager string
@@ -136,8 +140,14 @@ func (c *Controller) Start(ctx context.Context) error {
 	// No informer resync: processNext queues each set again after Resync.
 	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(c.dyn, 0, c.opts.Namespace, nil)
 	c.sets = f.ForResource(GroupVersionResource()).Informer()
-	c.apps = f.ForResource(app.GroupVersionResource()).Informer()
-	// The dynamic informers index by namespace already (liveApps).
+	c.apps = c.opts.Applications
+	if c.apps == nil {
+		c.apps = f.ForResource(app.GroupVersionResource()).Informer()
+		if err := c.apps.SetTransform(app.DropManagedFields); err != nil {
+			return err
+		}
+	}
+	// Both informers index by namespace (liveApps).
 	enqueue := func(obj any) {
 		if key, ok := keyOf(obj); ok {
 			c.queue.Add(key)
@@ -154,14 +164,16 @@ func (c *Controller) Start(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if _, err := c.apps.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	areg, err := c.apps.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(_, obj any) { c.appChanged(obj, c.opts.AppEventDelay) },
 		DeleteFunc: func(obj any) { c.appChanged(obj, 0) },
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	context.AfterFunc(ctx, func() { _ = c.apps.RemoveEventHandler(areg) })
 	f.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), c.sets.HasSynced, c.apps.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), c.sets.HasSynced, areg.HasSynced) {
 		return ctx.Err()
 	}
 	c.mu.Lock()

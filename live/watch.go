@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gyre-cd/gyre/app"
+	"github.com/gyre-cd/gyre/internal/intern"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -168,7 +169,7 @@ func (c *Cache) watchesOf(runCtx context.Context, gvk schema.GroupVersionKind) (
 			inf := dynamicinformer.NewFilteredDynamicInformer(c.dynamic, m.Resource, ns, c.opts.ResyncPeriod,
 				cache.Indexers{indexUID: indexByUID, indexOwner: indexByOwner, indexApp: indexByApp},
 				func(o *metav1.ListOptions) { o.LabelSelector = app.AppLabel })
-			if err := c.run(runCtx, w, inf.Informer(), nil, c.managedHandler()); err != nil {
+			if err := c.run(runCtx, w, inf.Informer(), shareStrings, c.managedHandler()); err != nil {
 				return nil, err
 			}
 			c.managed[key] = w
@@ -460,6 +461,7 @@ var strippedContainerFields = []string{"env", "envFrom", "volumeMounts", "volume
 // of the metadata, the containers' names, images, ports, probes and
 // resources, restartPolicy, nodeName, the whole status, EndpointSlices
 // whole. Custom health checks of descendant kinds see the stripped object.
+// The strings of what is kept are shared (package intern).
 func stripDescendant(podSpec []string) cache.TransformFunc {
 	return func(obj any) (any, error) {
 		switch o := obj.(type) {
@@ -471,12 +473,23 @@ func stripDescendant(podSpec []string) cache.TransformFunc {
 			if podSpec != nil {
 				stripPodSpec(field(o.Object, podSpec...))
 			}
+			intern.Object(o.Object)
 		case *metav1.PartialObjectMetadata:
 			o.ManagedFields = nil
 			delete(o.Annotations, lastAppliedAnnotation)
 		}
 		return obj, nil
 	}
+}
+
+// shareStrings is the transform of the managed watches: the objects are
+// kept whole (see the package documentation), with their strings shared
+// (package intern).
+func shareStrings(obj any) (any, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		intern.Object(u.Object)
+	}
+	return obj, nil
 }
 
 // stripPodSpec drops the volumes of the unstructured pod spec spec and the

@@ -52,7 +52,12 @@ type Options struct {
 	// QueueSize bounds the notifications waiting per Notifier; past it,
 	// new ones are dropped and counted as failed.
 	QueueSize int
-	// ResyncPeriod is the informers' resync period; 0 means none.
+	// Applications, when set, is the process's shared watch of
+	// Applications, which its owner runs (see sync.NewApplicationsInformer).
+	// Nil: a watch of the Controller's own.
+	Applications cache.SharedIndexInformer
+	// ResyncPeriod is the resync period of the Controller's own watches
+	// (not of a shared Applications one); 0 means none.
 	ResyncPeriod time.Duration
 	// FieldManager is the manager of the status writes.
 	FieldManager string
@@ -173,7 +178,13 @@ func (c *Controller) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.apps = f.ForResource(app.GroupVersionResource()).Informer()
+	c.apps = c.opts.Applications
+	if c.apps == nil {
+		c.apps = f.ForResource(app.GroupVersionResource()).Informer()
+		if err := c.apps.SetTransform(app.DropManagedFields); err != nil {
+			return err
+		}
+	}
 	areg, err := c.apps.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.appAdded,
 		UpdateFunc: func(_, obj any) { c.appUpdated(obj) },
@@ -182,6 +193,9 @@ func (c *Controller) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A shared watch outlives this Controller (a replica that loses the
+	// lead starts a new one when it leads again).
+	context.AfterFunc(ctx, func() { _ = c.apps.RemoveEventHandler(areg) })
 	f.Start(ctx.Done())
 	// The handlers' own HasSynced: every object of the first lists has been
 	// handed to them, so no event after Start finds a Notifier unknown or

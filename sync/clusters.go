@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
@@ -114,7 +113,7 @@ func (r *Reconciler) newTarget(c *clusters.Cluster, home bool) (*target, error) 
 	if t.disco, err = discovery.NewDiscoveryClientForConfig(requests); err != nil {
 		return nil, err
 	}
-	t.live, err = live.New(cfg, live.Options{OnChange: func(k types.NamespacedName) { r.queue.Add(k) }, Logger: r.log.With("cluster", c.Name), Namespaces: t.namespaces,
+	t.live, err = live.New(cfg, live.Options{OnChange: r.addUrgent, Logger: r.log.With("cluster", c.Name), Namespaces: t.namespaces,
 		IdleTimeout: r.opts.NamespaceIdleTimeout, Now: r.opts.Now, Health: r.opts.Health})
 	if err != nil {
 		return nil, err

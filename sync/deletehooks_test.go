@@ -60,8 +60,8 @@ type event struct {
 }
 
 // watchLifecycle records, for ConfigMaps and Jobs in ns, from now on, when
-// each was added, began to be deleted, was deleted, and (Jobs) completed or
-// failed.
+// each was added, began to be deleted, was deleted, and (Jobs) succeeded
+// (SuccessCriteriaMet or Complete, which health counts alike) or failed.
 func watchLifecycle(t *testing.T, ns string) func() []event {
 	t.Helper()
 	// Watch from now on: what exists already is not reported as added.
@@ -117,7 +117,9 @@ func watchLifecycle(t *testing.T, ns string) func() []event {
 				}
 				if job != nil {
 					for _, c := range job.Status.Conditions {
-						if c.Status == corev1.ConditionTrue && c.Type == batchv1.JobComplete {
+						// Succeeded: SuccessCriteriaMet comes a moment
+						// before Complete, and is Healthy already.
+						if c.Status == corev1.ConditionTrue && (c.Type == batchv1.JobComplete || c.Type == batchv1.JobSuccessCriteriaMet) {
 							emit("complete")
 						}
 						if c.Status == corev1.ConditionTrue && c.Type == batchv1.JobFailed {

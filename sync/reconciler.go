@@ -12,6 +12,7 @@ import (
 	clusters "github.com/gyre-cd/gyre/cluster"
 	"github.com/gyre-cd/gyre/health"
 	"github.com/gyre-cd/gyre/helmrepo"
+	"github.com/gyre-cd/gyre/internal/intern"
 	"github.com/gyre-cd/gyre/live"
 	"github.com/gyre-cd/gyre/render"
 	"github.com/gyre-cd/gyre/source"
@@ -35,6 +36,11 @@ type Options struct {
 	// Secrets). Default 50 and 100.
 	QPS   float32
 	Burst int
+	// Applications, when set, is the watch of Applications (made by
+	// NewApplicationsInformer) the Reconciler shares with the process's
+	// other controllers. Start runs it, for as long as Start's context.
+	// Nil: a watch of its own.
+	Applications cache.SharedIndexInformer
 	// ResyncPeriod is how often every Application is compared even when
 	// nothing told gyre it changed. Default 3m.
 	ResyncPeriod time.Duration
@@ -160,6 +166,7 @@ type Reconciler struct {
 	home     *target
 	targets  map[string]*target
 	queue    workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	lanes    *lanes // the order of queue (see lanes.go)
 	apps     cache.SharedIndexInformer
 	projects cache.SharedIndexInformer
 	dry      *dryRunMemo
@@ -212,13 +219,10 @@ func New(cfg *rest.Config, src *source.Cache, opts Options) (*Reconciler, error)
 		source:  src,
 		renders: render.NewCache(opts.Render),
 		targets: map[string]*target{},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedMaxOfRateLimiter(
-				workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](100*time.Millisecond, 2*time.Minute),
-			),
-			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Name: "applications"}),
-		dry: newDryRunMemo(),
+		lanes:   &lanes{},
+		dry:     newDryRunMemo(),
 	}
+	r.queue = newQueue(r.lanes)
 	in, _ := opts.Clusters.Get(clusters.InClusterServer)
 	in = &clusters.Cluster{Name: in.Name, Server: in.Server, Config: cfg}
 	if r.home, err = r.newTarget(in, true); err != nil {
@@ -257,19 +261,18 @@ func (r *Reconciler) Start(ctx context.Context) error {
 	r.mu.Unlock()
 	r.start(ctx, r.home)
 
-	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.dyn, 0, r.opts.Namespace, nil)
-	r.apps = f.ForResource(app.GroupVersionResource()).Informer()
-	// An Application's managedFields repeat its status field by field;
-	// gyre never reads them, and a status write without them leaves the
-	// stored ones as they are.
-	if err := r.apps.SetTransform(dropManagedFields); err != nil {
-		return err
+	r.apps = r.opts.Applications
+	if r.apps == nil {
+		r.apps = newApplicationsInformer(r.dyn, r.opts.Namespace)
 	}
-	r.apps.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := r.apps.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { r.enqueueObject(obj); r.dependencyMoved(obj, false) },
 		UpdateFunc: func(_, obj any) { r.enqueueObject(obj); r.dependencyMoved(obj, false) },
 		DeleteFunc: func(obj any) { r.enqueueObject(obj); r.dependencyMoved(obj, true) },
 	})
+	if err != nil {
+		return err
+	}
 	pf := dynamicinformer.NewFilteredDynamicSharedInformerFactory(r.dyn, 0, r.opts.SystemNamespace, nil)
 	r.projects = pf.ForResource(app.ProjectGroupVersionResource()).Informer()
 	r.projects.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -277,9 +280,9 @@ func (r *Reconciler) Start(ctx context.Context) error {
 		UpdateFunc: func(_, obj any) { r.projectChanged(obj) },
 		DeleteFunc: r.projectChanged,
 	})
-	f.Start(ctx.Done())
+	go r.apps.RunWithContext(ctx)
 	pf.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), r.apps.HasSynced, r.projects.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), reg.HasSynced, r.projects.HasSynced) {
 		return ctx.Err()
 	}
 	r.mu.Lock()
@@ -358,7 +361,7 @@ func (r *Reconciler) Refresh(key types.NamespacedName) {
 	}
 	r.refreshes[key]++
 	r.mu.Unlock()
-	r.queue.Add(key)
+	r.addUrgent(key)
 }
 
 // refreshKey marks the context of a comparison someone asked for (Refresh
@@ -603,7 +606,11 @@ func (r *Reconciler) enqueueObject(obj any) {
 	}
 	if m, ok := obj.(metav1.Object); ok {
 		key := types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()}
-		r.queue.Add(key)
+		if _, asked := m.GetAnnotations()[RefreshAnnotation]; asked {
+			r.addUrgent(key) // a refresh passed on through the annotation
+		} else {
+			r.queue.Add(key)
+		}
 		r.notify(key)
 	}
 }
@@ -652,8 +659,10 @@ func (r *Reconciler) reconcile(ctx context.Context, key types.NamespacedName) (t
 	}
 	if r.behindOwnWrite(shared) {
 		// The watch has not brought gyre's own last write yet; it will,
-		// and queue the Application again. Acting on this copy would only
-		// meet a conflict, or resume an operation that has finished.
+		// and queue the Application again, ahead of the others (it has
+		// waited its turn already). Acting on this copy would only meet a
+		// conflict, or resume an operation that has finished.
+		r.lanes.mark(key)
 		return conflictRetry, nil
 	}
 	a := shared.DeepCopy()
@@ -716,15 +725,6 @@ func (r *Reconciler) behindOwnWrite(a *app.Application) bool {
 	return ok && !notOlder(a.ResourceVersion, last)
 }
 
-// dropManagedFields is an informer transform that drops the managedFields
-// of the objects it keeps.
-func dropManagedFields(obj any) (any, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		u.SetManagedFields(nil)
-	}
-	return obj, nil
-}
-
 // fresh reads an Application from the API server rather than the watch.
 func (r *Reconciler) fresh(ctx context.Context, key types.NamespacedName) (*app.Application, error) {
 	u, err := r.dyn.Resource(app.GroupVersionResource()).Namespace(key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
@@ -761,4 +761,34 @@ func (r *Reconciler) Tree(a *app.Application) []app.TreeNode {
 		return nil // its cluster has not been reached yet
 	}
 	return t.live.Tree(a.Namespace, a.Name, inputs)
+}
+
+// NewApplicationsInformer returns a watch of the Applications in namespace
+// (empty: all) for Options.Applications, to be shared with the
+// ApplicationSet and notification controllers of the same process: each
+// keeping a copy of every Application of its own costs three times the
+// memory (a synced Application is several KiB of JSON and about ten times
+// that decoded). It keeps them without managedFields (app.DropManagedFields)
+// and with their strings shared (package intern), indexed by namespace. The
+// Reconciler's Start runs it.
+func NewApplicationsInformer(cfg *rest.Config, namespace string) (cache.SharedIndexInformer, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return newApplicationsInformer(dyn, namespace), nil
+}
+
+func newApplicationsInformer(dyn dynamic.Interface, namespace string) cache.SharedIndexInformer {
+	inf := dynamicinformer.NewFilteredDynamicInformer(dyn, app.GroupVersionResource(), namespace, 0,
+		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil).Informer()
+	// Cannot fail before the informer runs.
+	_ = inf.SetTransform(func(obj any) (any, error) {
+		obj, _ = app.DropManagedFields(obj)
+		if u, ok := obj.(*unstructured.Unstructured); ok {
+			intern.Object(u.Object)
+		}
+		return obj, nil
+	})
+	return inf
 }

@@ -180,7 +180,14 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 		}
 	}
 	checker := &health.Checker{}
-	r, err := gyresync.New(cfg, src, gyresync.Options{Workers: o.Workers, QPS: float32(o.KubeQPS), Burst: o.KubeBurst, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, SystemNamespace: o.SystemNamespace, Logger: log, Observer: hooks.Sync, Render: render.CacheOptions{Sandbox: sandbox}, Charts: charts, Health: checker, Clusters: clusters})
+	// One watch of Applications for the loop, ApplicationSets and
+	// notifications; the loop's Start runs it once the CRD is installed.
+	apps, err := gyresync.NewApplicationsInformer(cfg, o.Namespace)
+	if err != nil {
+		sandbox.Close()
+		return nil, err
+	}
+	r, err := gyresync.New(cfg, src, gyresync.Options{Applications: apps, Workers: o.Workers, QPS: float32(o.KubeQPS), Burst: o.KubeBurst, ResyncPeriod: o.ResyncPeriod, Namespace: o.Namespace, Namespaces: o.Namespaces, SystemNamespace: o.SystemNamespace, Logger: log, Observer: hooks.Sync, Render: render.CacheOptions{Sandbox: sandbox}, Charts: charts, Health: checker, Clusters: clusters})
 	if err != nil {
 		sandbox.Close()
 		return nil, err
@@ -189,8 +196,8 @@ func startAgent(ctx context.Context, cfg *rest.Config, o agentOptions, hooks age
 		sandbox.Close()
 		return nil, err
 	}
-	startNotifications(ctx, cfg, o, hooks, log)
-	if err := startAppSets(ctx, cfg, src, clusters, o, log); err != nil {
+	startNotifications(ctx, cfg, o, hooks, log, apps)
+	if err := startAppSets(ctx, cfg, src, clusters, o, log, apps); err != nil {
 		sandbox.Close()
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 )
 
 // startAppSets installs the ApplicationSet CRD and runs the ApplicationSet
@@ -21,8 +22,9 @@ import (
 // leader election only the holder of its own Lease (o.LeaderElectionID
 // + "-appsets") writes. When the CRD can be neither installed nor found,
 // ApplicationSets are off and startAppSets says so in the log: the loop
-// runs without them.
-func startAppSets(ctx context.Context, cfg *rest.Config, src *source.Cache, clusters *cluster.Registry, o agentOptions, log *slog.Logger) error {
+// runs without them. apps is the loop's watch of Applications, which the
+// controller shares.
+func startAppSets(ctx context.Context, cfg *rest.Config, src *source.Cache, clusters *cluster.Registry, o agentOptions, log *slog.Logger, apps cache.SharedIndexInformer) error {
 	log = log.With("component", "applicationsets")
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
@@ -44,7 +46,7 @@ func startAppSets(ctx context.Context, cfg *rest.Config, src *source.Cache, clus
 			}
 		}
 	}
-	c, err := appset.New(cfg, appset.Options{Namespace: o.Namespace, Clusters: clusters, Git: src, Logger: log})
+	c, err := appset.New(cfg, appset.Options{Namespace: o.Namespace, Applications: apps, Clusters: clusters, Git: src, Logger: log})
 	if err != nil {
 		return err
 	}

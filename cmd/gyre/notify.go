@@ -10,6 +10,7 @@ import (
 	"github.com/gyre-cd/gyre/web"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 )
 
 // The metrics count notifications through the sync observer hook.
@@ -22,13 +23,17 @@ var _ notify.Observer = (*web.Metrics)(nil)
 // notifications that cannot start (no RBAC for Notifiers, say) are logged
 // and the agent runs on without them, since they must never hold up a sync.
 //
+// apps is the loop's watch of Applications in o.Namespace, which the
+// controller shares when it watches the same namespaces.
+//
 // The metric hook is the sync observer when it also counts notifications
 // (web.Metrics does).
-func startNotifications(ctx context.Context, cfg *rest.Config, o agentOptions, hooks agentHooks, log *slog.Logger) {
+func startNotifications(ctx context.Context, cfg *rest.Config, o agentOptions, hooks agentHooks, log *slog.Logger, apps cache.SharedIndexInformer) {
 	opts := notify.DefaultOptions()
 	opts.SystemNamespace = o.SystemNamespace
 	if len(o.Namespaces) == 0 {
 		opts.Namespace = o.Namespace
+		opts.Applications = apps // the loop's watch covers the same namespaces
 	}
 	opts.Logger = log
 	if obs, ok := hooks.Sync.(notify.Observer); ok {
