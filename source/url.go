@@ -51,6 +51,9 @@ func NormalizeURL(raw string) (string, error) {
 // not a URL is returned with anything that looks like user:password@ inside
 // an embedded URL removed.
 func Redact(raw string) string {
+	if !strings.Contains(raw, "@") {
+		return raw // no user information anywhere (metrics redact every app's URL per scrape)
+	}
 	if !strings.Contains(raw, "://") {
 		// scp-style user@host:path cannot carry a password, but a string
 		// shaped like user:password@host:path might be one.

@@ -18,8 +18,21 @@ const (
 // up to 200ms.
 func Eventually(t testing.TB, timeout time.Duration, cond func() (done bool, msg string)) time.Duration {
 	t.Helper()
+	return poll(t, timeout, firstPoll, maxPoll, cond)
+}
+
+// EventuallyEvery is Eventually calling cond at once and then every
+// interval, for a condition whose check costs the system under test what
+// a benchmark measures (a scrape of its metrics, say).
+func EventuallyEvery(t testing.TB, timeout, interval time.Duration, cond func() (done bool, msg string)) time.Duration {
+	t.Helper()
+	return poll(t, timeout, interval, interval, cond)
+}
+
+func poll(t testing.TB, timeout, first, most time.Duration, cond func() (done bool, msg string)) time.Duration {
+	t.Helper()
 	start := time.Now()
-	wait := firstPoll
+	wait := first
 	for {
 		done, msg := cond()
 		if done {
@@ -29,6 +42,6 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() (done bool, msg
 			t.Fatalf("not done after %s: %s", timeout, msg)
 		}
 		time.Sleep(wait) // polling towards a deadline, not waiting for an event
-		wait = min(2*wait, maxPoll)
+		wait = min(2*wait, most)
 	}
 }
