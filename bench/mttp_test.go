@@ -256,7 +256,8 @@ func newAppsRepo(b testing.TB, dir string, n int) *appsRepo {
 	r.git(b, "add", "-A")
 	r.git(b, "commit", "-q", "-m", fmt.Sprintf("%d apps", n))
 	// Packed, as git hosts keep them: git upload-pack reading thousands of
-	// loose objects took 3 s of the push's fetch at 1,000 apps.
+	// loose objects took 3 s of the push's fetch at 1,000 apps. (Automatic
+	// gc is off: one started by the commit would race this one.)
 	r.git(b, "gc", "-q")
 	return r
 }
@@ -390,7 +391,7 @@ spec:
 
 func (r *appsRepo) git(b testing.TB, args ...string) string {
 	b.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=gyre bench", "-c", "user.email=bench@example.com"}, args...)...)
+	cmd := exec.Command("git", append([]string{"-c", "user.name=gyre bench", "-c", "user.email=bench@example.com", "-c", "gc.auto=0"}, args...)...)
 	cmd.Dir = r.dir
 	out, err := cmd.CombinedOutput()
 	if err != nil {

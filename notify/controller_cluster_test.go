@@ -16,7 +16,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 )
 
 // appsAt returns "<namespace>/<name>" of the Application of each request
@@ -381,4 +384,48 @@ func updateSpec(t *testing.T, n *Notifier) int64 {
 		t.Fatal(err)
 	}
 	return u.GetGeneration()
+}
+
+// TestSharedApplicationsWatch: a Controller given the process's watch of
+// Applications uses it without running it, and one that stops (a replica
+// losing the notifications lease) takes its handler off it, so that the
+// next Controller on the same watch sends each notification once.
+func TestSharedApplicationsWatch(t *testing.T) {
+	ns := cluster.Namespace(t)
+	r := newReceiver(t)
+	newApp(t, ns, "guestbook", nil, "")
+	dyn, err := dynamic.NewForConfig(cluster.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := dynamicinformer.NewFilteredDynamicInformer(dyn, app.GroupVersionResource(), ns, 0,
+		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil).Informer()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go shared.RunWithContext(ctx)
+	newNotifier(t, ns, "all", webhook(r, "/all", Events()...))
+
+	first := start(t, ns, func(o *Options) { o.Applications = shared })
+	waitReady(t, ns, "all", ReasonAccepted)
+	setStatus(t, ns, "guestbook", syncStatus(app.OutOfSync))
+	r.wait(t, "/all", 1)
+	first.stop()
+
+	second := start(t, ns, func(o *Options) { o.Applications = shared })
+	stopped := first.c.updates.Load()
+	setStatus(t, ns, "guestbook", syncStatus(app.Synced))
+	setStatus(t, ns, "guestbook", health(app.Degraded, "Pod/web-1: CrashLoopBackOff"))
+	r.wait(t, "/all", 2)
+	if got, want := r.events(t, "/all"), []Event{OutOfSync, HealthDegraded}; !slices.Equal(got, want) {
+		t.Errorf("sent %v, want %v (each once)", got, want)
+	}
+	if n := first.c.updates.Load() - stopped; n != 0 {
+		t.Errorf("the stopped Controller still handled %d Application updates", n)
+	}
+	if second.c.updates.Load() < 2 {
+		t.Errorf("the second Controller handled %d Application updates, want 2 or more", second.c.updates.Load())
+	}
+	if shared.IsStopped() {
+		t.Error("a Controller stopped the shared watch")
+	}
 }

@@ -91,7 +91,7 @@ func BenchmarkFetchOneChange(b *testing.B) {
 	dir := filepath.Join(root, "apps")
 	git := func(args ...string) string {
 		b.Helper()
-		cmd := exec.Command("git", append([]string{"-c", "user.name=bench", "-c", "user.email=bench@example.com"}, args...)...)
+		cmd := exec.Command("git", append([]string{"-c", "user.name=bench", "-c", "user.email=bench@example.com", "-c", "gc.auto=0"}, args...)...)
 		cmd.Dir = dir
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -6,8 +6,11 @@
 // Reconciler owns a work queue of Applications. An Application is queued when
 // it changes, when an object it manages or a descendant of one changes (the
 // live cache reports it), when its repository moves (the source poller
-// reports it), when someone calls Refresh, and once per ResyncPeriod. A worker
-// takes an Application and reads top to bottom:
+// reports it), when someone calls Refresh, and once per ResyncPeriod. The
+// queue has two lanes (lanes.go): refreshes someone asked for and changes of
+// live objects go ahead of repository moves, resyncs and Application edits,
+// which still get every ninth turn. A worker takes an Application and reads
+// top to bottom:
 //
 //	resolve revision → render → pair with live → diff → health → status
 //	    └─ if an operation is asked for, or automated sync applies:
