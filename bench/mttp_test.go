@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -256,8 +255,7 @@ func newAppsRepo(b testing.TB, dir string, n int) *appsRepo {
 	r.git(b, "add", "-A")
 	r.git(b, "commit", "-q", "-m", fmt.Sprintf("%d apps", n))
 	// Packed, as git hosts keep them: git upload-pack reading thousands of
-	// loose objects took 3 s of the push's fetch at 1,000 apps. (Automatic
-	// gc is off: one started by the commit would race this one.)
+	// loose objects took 3 s of the push's fetch at 1,000 apps.
 	r.git(b, "gc", "-q")
 	return r
 }
@@ -391,13 +389,7 @@ spec:
 
 func (r *appsRepo) git(b testing.TB, args ...string) string {
 	b.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=gyre bench", "-c", "user.email=bench@example.com", "-c", "gc.auto=0"}, args...)...)
-	cmd.Dir = r.dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		b.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
+	return testsupport.GitCLI(b, r.dir, args...)
 }
 
 func (r *appsRepo) head(b testing.TB) string { return r.git(b, "rev-parse", "HEAD") }

@@ -6,9 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -91,13 +89,7 @@ func BenchmarkFetchOneChange(b *testing.B) {
 	dir := filepath.Join(root, "apps")
 	git := func(args ...string) string {
 		b.Helper()
-		cmd := exec.Command("git", append([]string{"-c", "user.name=bench", "-c", "user.email=bench@example.com", "-c", "gc.auto=0"}, args...)...)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			b.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
+		return testsupport.GitCLI(b, dir, args...)
 	}
 	srv := httptest.NewServer(testsupport.GitHTTPHandler(b, root))
 	b.Cleanup(srv.Close)

@@ -51,8 +51,8 @@ func newQueue(l *lanes) workqueue.TypedRateLimitingInterface[types.NamespacedNam
 		})
 }
 
-// mark puts k in the urgent lane when it is next added, or moves it there
-// if it waits in the other one.
+// mark puts k in the urgent lane when it is next added; an Add of k while
+// it waits in the other lane moves it (Touch).
 func (l *lanes) mark(k types.NamespacedName) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -92,10 +92,7 @@ func TestPreviewEndToEnd(t *testing.T) {
 	// The pull request: a branch of the checkout that changes apps/a only.
 	git := func(args ...string) {
 		t.Helper()
-		cmd := exec.Command("git", append([]string{"-C", repo.Dir, "-c", "user.name=test", "-c", "user.email=test@example.com"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+		testsupport.GitCLI(t, repo.Dir, args...)
 	}
 	git("checkout", "-q", "-b", "pr")
 	for name, content := range map[string]string{"apps/a/cm.yaml": configMapDoc("a", "2"), "apps/a/new.yaml": configMapDoc("new", "1")} {

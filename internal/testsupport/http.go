@@ -5,6 +5,7 @@ import (
 	"net/http/cgi"
 	"net/http/httptest"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -99,4 +100,22 @@ func (s *StallServer) serve(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 	case <-s.release:
 	}
+}
+
+// GitCLI runs the git binary in dir with args, as a fixed test identity and
+// with automatic gc off (a gc started in the background by a commit races
+// anything run after it), and returns its trimmed output. It fails the test
+// when git fails, and skips it when no git binary is installed.
+func GitCLI(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git binary not installed: this test runs it (CI installs it)")
+	}
+	cmd := exec.Command(git, append([]string{"-C", dir, "-c", "user.name=gyre test", "-c", "user.email=test@example.com", "-c", "gc.auto=0"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
 }
