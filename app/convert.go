@@ -33,13 +33,37 @@ func (a *Application) ToUnstructured() (*unstructured.Unstructured, error) {
 	return u, nil
 }
 
-// DropManagedFields is an informer transform for Applications: it drops
-// metadata.managedFields, which repeat an Application's status field by
-// field and which nothing in gyre reads. A status write without them
-// leaves the stored ones as they are.
-func DropManagedFields(obj any) (any, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		u.SetManagedFields(nil)
+// Typed is the informer transform of the Applications watch that gyre's
+// components share. It keeps each Application decoded, so that the loop,
+// the notifications and the ApplicationSets read one typed copy instead of
+// each decoding the watched map (which is also several times bigger), and
+// drops metadata.managedFields, which repeat the status field by field and
+// which nothing in gyre reads (a status write without them leaves the
+// stored ones as they are). An object that does not decode is kept as it
+// came, without managedFields, for FromObject to report its error.
+// Applying it twice changes nothing.
+func Typed(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
 	}
-	return obj, nil
+	u.SetManagedFields(nil)
+	a, err := FromUnstructured(u)
+	if err != nil {
+		return u, nil
+	}
+	return a, nil
+}
+
+// FromObject returns the Application an informer holds, kept typed (see
+// Typed) or unstructured. The value may be the informer's own: callers
+// must not modify it.
+func FromObject(obj any) (*Application, error) {
+	switch o := obj.(type) {
+	case *Application:
+		return o, nil
+	case *unstructured.Unstructured:
+		return FromUnstructured(o)
+	}
+	return nil, fmt.Errorf("not an Application: %T", obj)
 }

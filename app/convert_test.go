@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -98,5 +99,45 @@ func TestAddToScheme(t *testing.T) {
 	}
 	if gvr := GroupVersionResource(); gvr.String() != "gyre.dev/v1alpha1, Resource=applications" {
 		t.Errorf("GroupVersionResource() = %s", gvr)
+	}
+}
+
+// TestTyped runs the shared informer's transform: an Application comes out
+// typed and without managedFields, a second pass leaves it as it is, and an
+// object that does not decode stays unstructured for FromObject to report.
+func TestTyped(t *testing.T) {
+	in := &unstructured.Unstructured{Object: readYAML(t, "application-valid.yaml")}
+	in.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "gyre", Operation: metav1.ManagedFieldsOperationUpdate}})
+	out, err := Typed(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := out.(*Application)
+	if !ok {
+		t.Fatalf("Typed returned %T, want *Application", out)
+	}
+	if a.ManagedFields != nil || a.Name != in.GetName() || a.Spec.Source.Helm == nil {
+		t.Errorf("typed Application %s: managedFields %v, helm %v", a.Name, a.ManagedFields, a.Spec.Source.Helm)
+	}
+	if again, _ := Typed(a); again != any(a) {
+		t.Errorf("a second pass returned %T %p, want the same Application %p", again, again, a)
+	}
+	if got, err := FromObject(a); err != nil || got != a {
+		t.Errorf("FromObject(typed) = %p, %v; want the same value", got, err)
+	}
+
+	bad := &unstructured.Unstructured{Object: readYAML(t, "application-valid.yaml")}
+	bad.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "gyre"}})
+	bad.Object["spec"].(map[string]any)["project"] = map[string]any{"not": "a string"}
+	out, _ = Typed(bad)
+	u, ok := out.(*unstructured.Unstructured)
+	if !ok || u.GetManagedFields() != nil {
+		t.Fatalf("an undecodable Application became %T (managedFields kept: %v), want it unstructured without them", out, ok && u.GetManagedFields() != nil)
+	}
+	if _, err := FromObject(u); err == nil || !strings.Contains(err.Error(), "guestbook") {
+		t.Errorf("FromObject of an undecodable Application: %v, want an error naming the Application", err)
+	}
+	if _, err := FromObject("x"); err == nil {
+		t.Error("FromObject accepted a string")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/cluster"
 	"golang.org/x/sync/errgroup"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -143,7 +144,7 @@ func (c *Controller) Start(ctx context.Context) error {
 	c.apps = c.opts.Applications
 	if c.apps == nil {
 		c.apps = f.ForResource(app.GroupVersionResource()).Informer()
-		if err := c.apps.SetTransform(app.DropManagedFields); err != nil {
+		if err := c.apps.SetTransform(app.Typed); err != nil {
 			return err
 		}
 	}
@@ -233,13 +234,13 @@ func (c *Controller) appChanged(obj any, delay time.Duration) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
 	}
-	u, ok := obj.(*unstructured.Unstructured)
+	m, ok := obj.(metav1.Object)
 	if !ok {
 		return
 	}
-	for _, ref := range u.GetOwnerReferences() {
+	for _, ref := range m.GetOwnerReferences() {
 		if ref.Controller != nil && *ref.Controller && ref.Kind == Kind && ref.APIVersion == app.SchemeGroupVersion().String() {
-			key := types.NamespacedName{Namespace: u.GetNamespace(), Name: ref.Name}
+			key := types.NamespacedName{Namespace: m.GetNamespace(), Name: ref.Name}
 			if delay > 0 {
 				c.queue.AddAfter(key, delay)
 			} else {
@@ -253,11 +254,11 @@ func keyOf(obj any) (types.NamespacedName, bool) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
 	}
-	u, ok := obj.(*unstructured.Unstructured)
+	m, ok := obj.(metav1.Object)
 	if !ok {
 		return types.NamespacedName{}, false
 	}
-	return types.NamespacedName{Namespace: u.GetNamespace(), Name: u.GetName()}, true
+	return types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()}, true
 }
 
 // processNext evaluates one queued set; false once the queue shut down.
@@ -413,7 +414,7 @@ func (c *Controller) liveApps(ns string) []*app.Application {
 	}
 	out := make([]*app.Application, 0, len(objs))
 	for _, obj := range objs {
-		a, err := app.FromUnstructured(obj.(*unstructured.Unstructured))
+		a, err := app.FromObject(obj)
 		if err != nil {
 			continue
 		}

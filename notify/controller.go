@@ -181,7 +181,7 @@ func (c *Controller) Start(ctx context.Context) error {
 	c.apps = c.opts.Applications
 	if c.apps == nil {
 		c.apps = f.ForResource(app.GroupVersionResource()).Informer()
-		if err := c.apps.SetTransform(app.DropManagedFields); err != nil {
+		if err := c.apps.SetTransform(app.Typed); err != nil {
 			return err
 		}
 	}
@@ -234,17 +234,13 @@ func (c *Controller) appDeleted(obj any) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = d.Obj
 	}
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		delete(c.trackers, types.NamespacedName{Namespace: u.GetNamespace(), Name: u.GetName()})
+	if m, ok := obj.(metav1.Object); ok {
+		delete(c.trackers, types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
 	}
 }
 
 func (c *Controller) decodeApp(obj any) *app.Application {
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		return nil
-	}
-	a, err := app.FromUnstructured(u)
+	a, err := app.FromObject(obj)
 	if err != nil {
 		c.log.Warn("notifications: Application left out", "err", err)
 		return nil

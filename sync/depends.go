@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gyre-cd/gyre/app"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 )
@@ -226,14 +226,15 @@ func (r *Reconciler) dependencyMoved(obj any, deleted bool) {
 	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj, deleted = d.Obj, true
 	}
-	u, ok := obj.(*unstructured.Unstructured)
+	m, ok := obj.(metav1.Object)
 	if !ok {
 		return
 	}
-	key := types.NamespacedName{Namespace: u.GetNamespace(), Name: u.GetName()}
+	key := types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()}
 	var a *app.Application
 	if !deleted {
-		if a, ok = r.decode(u); !ok {
+		var err error
+		if a, err = app.FromObject(obj); err != nil {
 			return
 		}
 	}

@@ -12,13 +12,11 @@ import (
 	clusters "github.com/gyre-cd/gyre/cluster"
 	"github.com/gyre-cd/gyre/health"
 	"github.com/gyre-cd/gyre/helmrepo"
-	"github.com/gyre-cd/gyre/internal/intern"
 	"github.com/gyre-cd/gyre/live"
 	"github.com/gyre-cd/gyre/render"
 	"github.com/gyre-cd/gyre/source"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -180,7 +178,6 @@ type Reconciler struct {
 	started     bool
 	working     bool
 	subscribers []func(types.NamespacedName)
-	decoded     map[types.NamespacedName]decodedApp
 	// written holds, per Application, the resourceVersion of gyre's last
 	// status write, so that a watched copy older than it is not acted on.
 	written map[types.NamespacedName]string
@@ -191,14 +188,6 @@ type Reconciler struct {
 	// repositories its kustomizations' helmCharts were last fetched from,
 	// so that a new chart version there re-queues it.
 	chartUsers map[types.NamespacedName]map[string]bool
-}
-
-// decodedApp is an Application decoded from the watch, kept while its uid
-// and resourceVersion stay the same, and dropped when it is forgotten.
-type decodedApp struct {
-	uid             types.UID
-	resourceVersion string
-	app             *app.Application
 }
 
 // New builds a Reconciler that talks to the cluster at cfg and reads git
@@ -556,7 +545,7 @@ func (r *Reconciler) Applications() []*app.Application {
 	objs := r.apps.GetStore().List()
 	out := make([]*app.Application, 0, len(objs))
 	for _, obj := range objs {
-		if a, ok := r.decode(obj.(*unstructured.Unstructured)); ok {
+		if a, err := app.FromObject(obj); err == nil {
 			out = append(out, a)
 		}
 	}
@@ -573,31 +562,8 @@ func (r *Reconciler) Application(key types.NamespacedName) (*app.Application, bo
 	if err != nil || !ok {
 		return nil, false
 	}
-	return r.decode(obj.(*unstructured.Unstructured))
-}
-
-// decode converts a watched object, reusing the previous decoding while its
-// resourceVersion is unchanged: listing thousands of Applications for the
-// API then costs no decoding.
-func (r *Reconciler) decode(u *unstructured.Unstructured) (*app.Application, bool) {
-	key := types.NamespacedName{Namespace: u.GetNamespace(), Name: u.GetName()}
-	r.mu.Lock()
-	d, ok := r.decoded[key]
-	r.mu.Unlock()
-	if ok && d.uid == u.GetUID() && d.resourceVersion == u.GetResourceVersion() {
-		return d.app, true
-	}
-	a, err := app.FromUnstructured(u)
-	if err != nil {
-		return nil, false
-	}
-	r.mu.Lock()
-	if r.decoded == nil {
-		r.decoded = map[types.NamespacedName]decodedApp{}
-	}
-	r.decoded[key] = decodedApp{uid: u.GetUID(), resourceVersion: u.GetResourceVersion(), app: a}
-	r.mu.Unlock()
-	return a, true
+	a, err := app.FromObject(obj)
+	return a, err == nil
 }
 
 func (r *Reconciler) enqueueObject(obj any) {
@@ -768,9 +734,9 @@ func (r *Reconciler) Tree(a *app.Application) []app.TreeNode {
 // ApplicationSet and notification controllers of the same process: each
 // keeping a copy of every Application of its own costs three times the
 // memory (a synced Application is several KiB of JSON and about ten times
-// that decoded). It keeps them without managedFields (app.DropManagedFields)
-// and with their strings shared (package intern), indexed by namespace. The
-// Reconciler's Start runs it.
+// that as the watch decodes it). It keeps them typed and without
+// managedFields (app.Typed), indexed by namespace. The Reconciler's Start
+// runs it.
 func NewApplicationsInformer(cfg *rest.Config, namespace string) (cache.SharedIndexInformer, error) {
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
@@ -783,12 +749,6 @@ func newApplicationsInformer(dyn dynamic.Interface, namespace string) cache.Shar
 	inf := dynamicinformer.NewFilteredDynamicInformer(dyn, app.GroupVersionResource(), namespace, 0,
 		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, nil).Informer()
 	// Cannot fail before the informer runs.
-	_ = inf.SetTransform(func(obj any) (any, error) {
-		obj, _ = app.DropManagedFields(obj)
-		if u, ok := obj.(*unstructured.Unstructured); ok {
-			intern.Object(u.Object)
-		}
-		return obj, nil
-	})
+	_ = inf.SetTransform(app.Typed)
 	return inf
 }

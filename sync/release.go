@@ -41,7 +41,6 @@ type Forgetter interface {
 // again) starts afresh.
 func (r *Reconciler) forgetApp(key types.NamespacedName) {
 	r.mu.Lock()
-	delete(r.decoded, key)
 	delete(r.chartUsers, key)
 	delete(r.refreshes, key)
 	delete(r.written, key)
@@ -67,9 +66,9 @@ func (r *Reconciler) releaseLoop(ctx context.Context) {
 }
 
 // releaseUnused lets the git and live caches release the repositories and
-// namespaces no Application uses, and drops the decodings of Applications
-// that are gone but were never forgotten (on a replica that does not work
-// the queue).
+// namespaces no Application uses, and drops the chart users of
+// Applications that are gone but were never forgotten (on a replica that
+// does not work the queue).
 func (r *Reconciler) releaseUnused() {
 	apps := r.Applications()
 	repos := make([]string, 0, len(apps))
@@ -91,11 +90,6 @@ func (r *Reconciler) releaseUnused() {
 	// a push brings.
 	r.renders.Grow(2 * sources)
 	r.mu.Lock()
-	for key := range r.decoded {
-		if !present[key] {
-			delete(r.decoded, key)
-		}
-	}
 	for key, used := range r.chartUsers {
 		if !present[key] {
 			delete(r.chartUsers, key)

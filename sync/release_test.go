@@ -73,7 +73,7 @@ func TestGoneAppIsNotRequeued(t *testing.T) {
 		log:  slog.New(slog.DiscardHandler),
 		queue: workqueue.NewTypedRateLimitingQueue(
 			workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]()),
-		decoded: map[types.NamespacedName]decodedApp{gone: {app: &app.Application{}}},
+		written: map[types.NamespacedName]string{gone: "5"},
 	}
 	defer r.queue.ShutDown()
 
@@ -84,8 +84,8 @@ func TestGoneAppIsNotRequeued(t *testing.T) {
 	if reconciled, forgotten := events.counts(gone); reconciled != 1 || forgotten != 1 {
 		t.Errorf("a gone app was reconciled %d times and forgotten %d times, want 1 and 1", reconciled, forgotten)
 	}
-	if _, ok := r.decoded[gone]; ok {
-		t.Error("the decoding of a gone app is still cached")
+	if _, ok := r.written[gone]; ok {
+		t.Error("the last status write of a gone app is still remembered")
 	}
 	r.queue.AddAfter(later, 2*r.opts.ResyncPeriod)
 	if next, _ := r.queue.Get(); next != later {
@@ -177,10 +177,10 @@ func TestReleaseAfterDelete(t *testing.T) {
 			fmt.Sprintf("git cache directories %v (the app's: %s); namespace watched: %v", dirs, goneDir, watched)
 	})
 	reconciler.mu.Lock()
-	_, decoded := reconciler.decoded[key]
+	_, remembered := reconciler.written[key]
 	reconciler.mu.Unlock()
-	if decoded {
-		t.Error("the deleted app's decoding is still cached")
+	if remembered {
+		t.Error("the deleted app's last status write is still remembered")
 	}
 	clustertest.Eventually(t, 30*time.Second, func() (bool, string) {
 		runtime.GC()
