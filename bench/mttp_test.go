@@ -35,14 +35,15 @@ import (
 )
 
 var (
-	serveFlags  = flag.String("mttp.serve-flags", "", "extra flags for gyre serve, space-separated (e.g. \"--workers 16\")")
-	resync      = flag.Duration("mttp.resync", time.Minute, "gyre serve --resync; the quiet phase lasts until every app was looked at once more")
-	cpuProfile  = flag.String("mttp.cpuprofile", "", "write a CPU profile of the agent's first seconds of syncing (-mttp.profile-for) to this file")
-	heapProfile = flag.String("mttp.heapprofile", "", "write a heap profile of the agent, taken once all are synced, to this file")
-	profileFor  = flag.Duration("mttp.profile-for", 10*time.Second, "how long -mttp.cpuprofile profiles")
-	shapeName   = flag.String("mttp.shape", "directory", "how each app is declared: directory (YAML files), kustomize (overlays of one base), helm (a chart per app)")
-	agentLog    = flag.String("mttp.agent-log", "", "write the agent's log to this file at the end")
-	keep        = flag.Bool("mttp.keep", false, "print the data directories and keep them after the run")
+	serveFlags   = flag.String("mttp.serve-flags", "", "extra flags for gyre serve, space-separated (e.g. \"--workers 16\")")
+	resync       = flag.Duration("mttp.resync", time.Minute, "gyre serve --resync; the quiet phase lasts until every app was looked at once more")
+	cpuProfile   = flag.String("mttp.cpuprofile", "", "write a CPU profile of the agent's first seconds of syncing (-mttp.profile-for) to this file")
+	cpCPUProfile = flag.String("mttp.cluster-cpuprofile", "", "write a CPU profile of the control plane (gyre up) over the same seconds to this file")
+	heapProfile  = flag.String("mttp.heapprofile", "", "write a heap profile of the agent, taken once all are synced, to this file")
+	profileFor   = flag.Duration("mttp.profile-for", 10*time.Second, "how long -mttp.cpuprofile profiles")
+	shapeName    = flag.String("mttp.shape", "directory", "how each app is declared: directory (YAML files), kustomize (overlays of one base), helm (a chart per app)")
+	agentLog     = flag.String("mttp.agent-log", "", "write the agent's log to this file at the end")
+	keep         = flag.Bool("mttp.keep", false, "print the data directories and keep them after the run")
 )
 
 // systemNamespace is where the benchmark's Applications live.
@@ -97,7 +98,13 @@ func runMTTP(b *testing.B, n int) {
 	}
 
 	// The cluster alone, as kind would be.
-	up := startGyre(b, fullBinary, "up", "--agent=false", "--data-dir", filepath.Join(dataDir, "cluster"), "--api-addr", freeAddr(b), "--nodes", "1", "--examples=false")
+	upArgs := []string{"up", "--agent=false", "--data-dir", filepath.Join(dataDir, "cluster"), "--api-addr", freeAddr(b), "--nodes", "1", "--examples=false"}
+	upPprof := ""
+	if *cpCPUProfile != "" {
+		upPprof = freeAddr(b)
+		upArgs = append(upArgs, "--pprof-addr", upPprof)
+	}
+	up := startGyre(b, fullBinary, upArgs...)
 	kubeconfig := up.waitFor(b, regexp.MustCompile(`kubeconfig\s+(\S+)`), 5*time.Minute)
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
@@ -153,6 +160,9 @@ func runMTTP(b *testing.B, n int) {
 	start := time.Now()
 	if *cpuProfile != "" {
 		go fetchProfile(b, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, int(profileFor.Seconds())), *cpuProfile)
+	}
+	if *cpCPUProfile != "" {
+		go fetchProfile(b, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", upPprof, int(profileFor.Seconds())), *cpCPUProfile)
 	}
 	b.StartTimer()
 	createApps(b, dyn, repoURL, n)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gyre-cd/gyre/app"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 )
@@ -71,11 +70,11 @@ func unwrapDeleted(obj any) any {
 // appendManagedApp appends the Application of the managed object obj to
 // apps, unless it is there already or obj is not tracked.
 func appendManagedApp(apps []types.NamespacedName, obj any) []types.NamespacedName {
-	u, ok := obj.(*unstructured.Unstructured)
+	p, ok := obj.(*packed)
 	if !ok {
 		return apps
 	}
-	a, ok := trackedApp(u)
+	a, ok := trackedApp(&p.meta)
 	if !ok || slices.Contains(apps, a) {
 		return apps
 	}
@@ -86,13 +85,13 @@ func appendManagedApp(apps []types.NamespacedName, obj any) []types.NamespacedNa
 // object whose tracking id is malformed or names another object (a copy of a
 // managed object) belongs to no Application. The namespace in the id is
 // ignored for cluster-scoped objects, which some manifests give one anyway.
-func trackedApp(u *unstructured.Unstructured) (types.NamespacedName, bool) {
-	id := str(u.Object, "metadata", "annotations", app.TrackingAnnotation)
-	appNs, appName, k, ok := app.ParseTrackingID(id)
+func trackedApp(m *metav1.PartialObjectMetadata) (types.NamespacedName, bool) {
+	appNs, appName, k, ok := app.ParseTrackingID(m.Annotations[app.TrackingAnnotation])
 	if !ok {
 		return types.NamespacedName{}, false
 	}
-	live := app.KeyOf(u)
+	gvk := m.GroupVersionKind()
+	live := app.ResourceKey{Group: gvk.Group, Kind: gvk.Kind, Namespace: m.Namespace, Name: m.Name}
 	if k.Group != live.Group || k.Kind != live.Kind || k.Name != live.Name || (live.Namespace != "" && k.Namespace != live.Namespace) {
 		return types.NamespacedName{}, false
 	}
@@ -129,12 +128,12 @@ func (c *Cache) appendOwnerApps(apps []types.NamespacedName, ns string, refs []m
 }
 
 // managedByUID returns the managed object with uid, or nil.
-func (c *Cache) managedByUID(uid types.UID) *unstructured.Unstructured {
+func (c *Cache) managedByUID(uid types.UID) *packed {
 	for _, w := range c.managedWatches() {
 		objs, _ := w.informer.GetIndexer().ByIndex(indexUID, string(uid))
 		for _, o := range objs {
-			if u, ok := o.(*unstructured.Unstructured); ok {
-				return u
+			if p, ok := o.(*packed); ok {
+				return p
 			}
 		}
 	}

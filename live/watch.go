@@ -169,7 +169,7 @@ func (c *Cache) watchesOf(runCtx context.Context, gvk schema.GroupVersionKind) (
 			inf := dynamicinformer.NewFilteredDynamicInformer(c.dynamic, m.Resource, ns, c.opts.ResyncPeriod,
 				cache.Indexers{indexUID: indexByUID, indexOwner: indexByOwner, indexApp: indexByApp},
 				func(o *metav1.ListOptions) { o.LabelSelector = app.AppLabel })
-			if err := c.run(runCtx, w, inf.Informer(), shareStrings, c.managedHandler()); err != nil {
+			if err := c.run(runCtx, w, inf.Informer(), pack, c.managedHandler()); err != nil {
 				return nil, err
 			}
 			c.managed[key] = w
@@ -482,16 +482,6 @@ func stripDescendant(podSpec []string) cache.TransformFunc {
 	}
 }
 
-// shareStrings is the transform of the managed watches: the objects are
-// kept whole (see the package documentation), with their strings shared
-// (package intern).
-func shareStrings(obj any) (any, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		intern.Object(u.Object)
-	}
-	return obj, nil
-}
-
 // stripPodSpec drops the volumes of the unstructured pod spec spec and the
 // strippedContainerFields of its containers.
 func stripPodSpec(spec any) {
@@ -555,11 +545,11 @@ func indexByOwner(obj any) ([]string, error) {
 
 // indexByApp indexes a managed object by its Application, "namespace/name".
 func indexByApp(obj any) ([]string, error) {
-	u, ok := obj.(*unstructured.Unstructured)
+	p, ok := obj.(*packed)
 	if !ok {
 		return nil, nil
 	}
-	a, ok := trackedApp(u)
+	a, ok := trackedApp(&p.meta)
 	if !ok {
 		return nil, nil
 	}
@@ -586,6 +576,8 @@ func objectMeta(obj any) (metav1.Object, bool) {
 		return o, true
 	case *metav1.PartialObjectMetadata:
 		return o, true
+	case *packed:
+		return &o.meta, true
 	}
 	return nil, false
 }

@@ -139,9 +139,7 @@ func (m *dryRunMemo) runner(r *Reconciler, dst *target) diff.DryRunner {
 			return nil, err
 		}
 		k := memoKey{server: dst.server, key: app.KeyOf(desired), desired: sha256.Sum256(data)}
-		if live, ok := dst.live.Get(k.key); ok {
-			k.liveVersion = live.GetResourceVersion()
-		}
+		k.liveVersion, _ = dst.live.Version(k.key)
 		m.mu.Lock()
 		answer, ok := m.answers[k]
 		m.mu.Unlock()

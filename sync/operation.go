@@ -392,7 +392,7 @@ func (r *Reconciler) caughtUp(ctx context.Context, dst *target, written map[app.
 // shows reports whether t's live cache holds what a sync did: see caughtUp.
 func (t *target) shows(written map[app.ResourceKey]string, cs *app.ChangeSet) bool {
 	for k, rv := range written {
-		if obj, ok := t.live.Get(k); !ok || !notOlder(obj.GetResourceVersion(), rv) {
+		if v, ok := t.live.Version(k); !ok || !notOlder(v, rv) {
 			return false
 		}
 	}
@@ -401,7 +401,7 @@ func (t *target) shows(written map[app.ResourceKey]string, cs *app.ChangeSet) bo
 			continue
 		}
 		k := app.ResourceKey{Group: c.Group, Kind: c.Kind, Namespace: c.Namespace, Name: c.Name}
-		if _, ok := t.live.Get(k); ok {
+		if _, ok := t.live.Version(k); ok {
 			return false
 		}
 	}

@@ -206,6 +206,12 @@ Press Ctrl-C to stop.
 // clusters, registered as cluster Secrets) until ctx ends, with no agent,
 // web server or examples.
 func runClusterOnly(ctx context.Context, c *localcluster.Cluster, workloads *pendingClusters, o upOptions, out io.Writer) error {
+	// Without the agent, --pprof-addr profiles the control plane.
+	if o.PprofAddr != "" {
+		if err := servePprof(ctx, o.PprofAddr, slog.New(slog.NewTextHandler(os.Stderr, nil))); err != nil {
+			return err
+		}
+	}
 	var clusters []*workloadCluster
 	if workloads != nil {
 		var err error

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -729,7 +730,8 @@ func checkWebhookSecrets(t *testing.T, p *upProcess) {
 func TestUpWithoutAgent(t *testing.T) {
 	needBinary(t)
 	dir := t.TempDir()
-	p := startUpWith(t, dir, freeAddr(t), "--agent=false", "--nodes", "2")
+	pprofAddr := freeAddr(t)
+	p := startUpWith(t, dir, freeAddr(t), "--agent=false", "--nodes", "2", "--pprof-addr", pprofAddr)
 	banner := p.waitLine("gyre up: Kubernetes ", startTimeout)
 	if !strings.Contains(banner, "without gyre's agent") {
 		t.Errorf("banner %q does not say the agent is off", banner)
@@ -748,6 +750,16 @@ func TestUpWithoutAgent(t *testing.T) {
 	}
 	if out := p.stdout.String(); strings.Contains(out, "web UI") {
 		t.Errorf("gyre up --agent=false printed a web UI:\n%s", out)
+	}
+	// --pprof-addr profiles the control plane alone.
+	resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatalf("--pprof-addr without the agent: %v", err)
+	}
+	cmdline, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(cmdline), "--agent=false") {
+		t.Errorf("/debug/pprof/cmdline: %d %q, want this process's command line", resp.StatusCode, cmdline)
 	}
 	p.stop()
 }

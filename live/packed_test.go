@@ -1,0 +1,112 @@
+package live
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/gyre-cd/gyre/app"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/yaml"
+)
+
+const packedDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: prod
+  uid: d-1
+  resourceVersion: "42"
+  generation: 3
+  labels: {gyre.dev/app: shop}
+  annotations:
+    gyre.dev/tracking-id: team/shop:apps/Deployment:prod/web
+    note: big
+  ownerReferences:
+  - {apiVersion: v1, kind: ConfigMap, name: owner, uid: o-1}
+  managedFields:
+  - {manager: gyre, operation: Apply, apiVersion: apps/v1, fieldsType: FieldsV1, fieldsV1: {"f:spec": {"f:replicas": {}}}}
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+      - {name: web, image: nginx, ports: [{containerPort: 80}]}
+status:
+  observedGeneration: 3
+  availableReplicas: 2
+`
+
+// TestPack keeps a managed object packed: reading it back gives the object
+// as the watch delivered it (integers as int64, managedFields and all), a
+// fresh copy each time; the metadata the store, indexes and handlers read
+// is at hand without decoding; packing twice changes nothing.
+func TestPack(t *testing.T) {
+	// Decoded as the watch decodes: integers as int64.
+	js, err := yaml.YAMLToJSON([]byte(packedDeployment))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &unstructured.Unstructured{}
+	if err := utiljson.Unmarshal(js, &in.Object); err != nil {
+		t.Fatal(err)
+	}
+	want := in.DeepCopy()
+	out, err := pack(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := out.(*packed)
+	if !ok {
+		t.Fatalf("pack returned %T", out)
+	}
+	if again, _ := pack(p); again != any(p) {
+		t.Errorf("packing a packed object returned %T %p, want it unchanged", again, again)
+	}
+
+	got, ok := unpack(p)
+	if !ok {
+		t.Fatal("unpack failed")
+	}
+	if !reflect.DeepEqual(got.Object, want.Object) {
+		t.Errorf("unpacked object differs:\n got %v\nwant %v", got.Object, want.Object)
+	}
+	if r, _, _ := unstructured.NestedInt64(got.Object, "spec", "replicas"); r != 2 {
+		t.Errorf("spec.replicas = %d, want int64 2", r)
+	}
+	unstructured.SetNestedField(got.Object, int64(9), "spec", "replicas")
+	if again, _ := unpack(p); !reflect.DeepEqual(again.Object, want.Object) {
+		t.Error("changing an unpacked copy changed the cache's object")
+	}
+
+	m, ok := objectMeta(p)
+	if !ok || m.GetName() != "web" || m.GetNamespace() != "prod" || m.GetUID() != "d-1" || m.GetResourceVersion() != "42" ||
+		m.GetGeneration() != 3 || len(m.GetOwnerReferences()) != 1 {
+		t.Errorf("packed metadata %+v", m)
+	}
+	if ann := m.GetAnnotations(); len(ann) != 1 || ann[app.TrackingAnnotation] == "" {
+		t.Errorf("packed annotations %v, want only the tracking annotation", ann)
+	}
+	if ids, _ := indexByApp(p); !reflect.DeepEqual(ids, []string{"team/shop"}) {
+		t.Errorf("indexByApp = %v, want [team/shop]", ids)
+	}
+	if ids, _ := indexByOwner(p); !reflect.DeepEqual(ids, []string{"o-1"}) {
+		t.Errorf("indexByOwner = %v, want [o-1]", ids)
+	}
+	if apps := appendManagedApp(nil, p); !reflect.DeepEqual(apps, []types.NamespacedName{{Namespace: "team", Name: "shop"}}) {
+		t.Errorf("appendManagedApp = %v", apps)
+	}
+
+	// A copy of the object under another name keeps the tracking id of
+	// the original: it belongs to no Application.
+	in.SetName("copy")
+	copied, _ := pack(in)
+	if ids, _ := indexByApp(copied); ids != nil {
+		t.Errorf("a copy with the original's tracking id is indexed under %v", ids)
+	}
+	if _, ok := unpack(&metav1.PartialObjectMetadata{}); ok {
+		t.Error("unpack accepted an object that is not packed")
+	}
+}
