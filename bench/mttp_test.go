@@ -38,6 +38,7 @@ var (
 	serveFlags   = flag.String("mttp.serve-flags", "", "extra flags for gyre serve, space-separated (e.g. \"--workers 16\")")
 	resync       = flag.Duration("mttp.resync", time.Minute, "gyre serve --resync; the quiet phase lasts until every app was looked at once more")
 	cpuProfile   = flag.String("mttp.cpuprofile", "", "write a CPU profile of the agent's first seconds of syncing (-mttp.profile-for) to this file")
+	quietProfile = flag.String("mttp.quiet-cpuprofile", "", "write a CPU profile of the agent's first seconds (-mttp.profile-for) of the quiet resync to this file")
 	cpCPUProfile = flag.String("mttp.cluster-cpuprofile", "", "write a CPU profile of the control plane (gyre up) over the same seconds to this file")
 	heapProfile  = flag.String("mttp.heapprofile", "", "write a heap profile of the agent, taken once all are synced, to this file")
 	profileFor   = flag.Duration("mttp.profile-for", 10*time.Second, "how long -mttp.cpuprofile profiles")
@@ -141,7 +142,7 @@ func runMTTP(b *testing.B, n int) {
 		"--admin-token-file", filepath.Join(state, "token"), "--cache-dir", filepath.Join(state, "git"),
 		"--addr", "127.0.0.1:0", "--resync", resync.String()}
 	pprofAddr := ""
-	if *cpuProfile != "" || *heapProfile != "" {
+	if *cpuProfile != "" || *heapProfile != "" || *quietProfile != "" {
 		pprofAddr = freeAddr(b)
 		args = append(args, "--pprof-addr", pprofAddr)
 	}
@@ -184,6 +185,9 @@ func runMTTP(b *testing.B, n int) {
 	// once more.
 	before, beforeProc := m, mustReadProc(b, pid)
 	quietStart := time.Now()
+	if *quietProfile != "" {
+		go fetchProfile(b, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, int(profileFor.Seconds())), *quietProfile)
+	}
 	var after testsupport.Metrics
 	// Scraped every 5 s, a busy Prometheus's pace: a scrape lists every
 	// app, and scraping 5 times a second cost a tenth of a core.

@@ -59,7 +59,8 @@ func DefaultCacheOptions() CacheOptions {
 // costs no render on a periodic reconcile. It is bounded (least recently
 // used results are dropped), safe for concurrent use, and collapses
 // concurrent renders of one key into a single render. Failed renders are
-// not kept. Each caller gets its own deep copy of a result and may modify it.
+// not kept. Results are kept as JSON (see frozen) and each caller gets its
+// own decoding of one, which it may modify.
 //
 // Through RenderContent it also keeps, for each source path, options and
 // other inputs, the last result with its read set: every name the render
@@ -84,7 +85,7 @@ type Cache struct {
 // cacheEntry is one cached result.
 type cacheEntry struct {
 	key Key
-	res *Result
+	res *frozen
 }
 
 // contentKey is what renders that may stand for each other share: the
@@ -98,7 +99,7 @@ type contentKey struct {
 // the render read.
 type contentEntry struct {
 	key   contentKey
-	res   *Result
+	res   *frozen
 	reads []read
 }
 
@@ -106,7 +107,7 @@ type contentEntry struct {
 // It is cancelled when the last of them has stopped waiting.
 type flight struct {
 	done     chan struct{} // closed when res, err and rendered are set
-	res      *Result
+	res      *frozen
 	err      error
 	rendered bool // res comes from a render, not from a read set that matched
 	waiters  int  // guarded by Cache.mu
@@ -145,7 +146,8 @@ func (c *Cache) Get(key Key) (*Result, bool) {
 	if !ok {
 		return nil, false
 	}
-	return res.DeepCopy(), true
+	out, err := res.thaw()
+	return out, err == nil
 }
 
 // Forget drops the cached result of key, and the results RenderContent
@@ -214,7 +216,8 @@ func (c *Cache) renderKey(ctx context.Context, key Key, ck *contentKey, fsys fs.
 	c.mu.Lock()
 	if res, ok := c.lookupLocked(key); ok {
 		c.mu.Unlock()
-		return res.DeepCopy(), false, nil
+		res, err := res.thaw()
+		return res, false, err
 	}
 	f, ok := c.flights[key]
 	if !ok {
@@ -235,7 +238,8 @@ func (c *Cache) renderKey(ctx context.Context, key Key, ck *contentKey, fsys fs.
 		fresh := f.rendered && !f.claimed
 		f.claimed = true
 		c.mu.Unlock()
-		return f.res.DeepCopy(), fresh, nil
+		res, err := f.res.thaw()
+		return res, fresh, err
 	case <-ctx.Done():
 		c.mu.Lock()
 		if f.waiters--; f.waiters == 0 {
@@ -258,17 +262,17 @@ func (c *Cache) fly(ctx context.Context, key Key, ck *contentKey, f *flight, fsy
 	if ck == nil {
 		hashes = nil
 	}
-	var res *Result
+	var res *frozen
 	var err error
 	var reads []read
 	rendered := true
 	if hashes == nil {
-		res, err = c.render(ctx, fsys, key.Path, opts)
+		res, err = freeze(c.render(ctx, fsys, key.Path, opts))
 	} else if reused, ok := c.reuse(*ck, hashes); ok {
 		res, rendered = reused, false
 	} else {
 		rec := newRecorder()
-		res, err = c.render(ctx, rec.wrap(fsys), key.Path, opts)
+		res, err = freeze(c.render(ctx, rec.wrap(fsys), key.Path, opts))
 		if err == nil {
 			reads, _ = rec.readSet(hashes) // nil when it cannot be kept
 		}
@@ -290,7 +294,7 @@ func (c *Cache) fly(ctx context.Context, key Key, ck *contentKey, f *flight, fsy
 
 // reuse returns the result kept under ck if its read set finds the same
 // content in fsys.
-func (c *Cache) reuse(ck contentKey, fsys ObjectHashFS) (*Result, bool) {
+func (c *Cache) reuse(ck contentKey, fsys ObjectHashFS) (*frozen, bool) {
 	c.mu.Lock()
 	el, ok := c.content[ck]
 	if ok {
@@ -325,7 +329,7 @@ func (c *Cache) Len() int {
 }
 
 // lookupLocked returns the cached result (not a copy) and marks it used.
-func (c *Cache) lookupLocked(key Key) (*Result, bool) {
+func (c *Cache) lookupLocked(key Key) (*frozen, bool) {
 	el, ok := c.entries[key]
 	if !ok {
 		return nil, false
@@ -336,7 +340,7 @@ func (c *Cache) lookupLocked(key Key) (*Result, bool) {
 
 // addLocked caches res under key, dropping the least recently used entries
 // beyond the size bound.
-func (c *Cache) addLocked(key Key, res *Result) {
+func (c *Cache) addLocked(key Key, res *frozen) {
 	if el, ok := c.entries[key]; ok {
 		el.Value.(*cacheEntry).res = res
 		c.lru.MoveToFront(el)
@@ -352,7 +356,7 @@ func (c *Cache) addLocked(key Key, res *Result) {
 
 // addContentLocked keeps res and its read set under ck, in place of what
 // was there, dropping the least recently used read sets beyond the bounds.
-func (c *Cache) addContentLocked(ck contentKey, res *Result, reads []read) {
+func (c *Cache) addContentLocked(ck contentKey, res *frozen, reads []read) {
 	if el, ok := c.content[ck]; ok {
 		c.removeContentLocked(el)
 	}
