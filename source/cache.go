@@ -300,6 +300,7 @@ func (c *Cache) repository(repoURL string) (*repository, error) {
 		store:    store,
 		objects:  map[plumbing.Hash]plumbing.Hash{},
 		short:    map[string]plumbing.Hash{},
+		commits:  map[plumbing.Hash]commitInfo{},
 		missing:  map[string]time.Time{},
 		watched:  map[string]*watch{},
 		used:     map[plumbing.Hash]time.Time{},

@@ -196,6 +196,11 @@ func (r *repository) forgetCommitsBefore(before time.Time) {
 			delete(r.short, prefix)
 		}
 	}
+	for commit := range r.commits {
+		if _, ok := r.used[commit]; !ok {
+			delete(r.commits, commit)
+		}
+	}
 }
 
 // usedCommits returns the commits a caller used since before.

@@ -218,6 +218,9 @@ func TestCompactKeepsOnlyCommitsInUse(t *testing.T) {
 		resolve("main", shas[i])
 	}
 	resolve(shas[3][:10], shas[3]) // not a ref tip: full history
+	if _, err := c.Files(ctx, url, shas[3], ""); err != nil {
+		t.Fatal(err)
+	}
 	clock.Advance(2 * time.Hour)
 	tip := shas[len(shas)-1]
 	resolve("main", tip) // the one commit in use now
@@ -248,6 +251,14 @@ func TestCompactKeepsOnlyCommitsInUse(t *testing.T) {
 	}
 	if n.fetches() != fetches {
 		t.Errorf("the commit in use cost %d fetches after compacting, want 0", n.fetches()-fetches)
+	}
+	// What Files remembered of the commit it read before is gone with
+	// it; the kept one is remembered, once however often read.
+	if _, err := c.Files(ctx, url, tip, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if n := source.CommitMemos(c, url); n != 1 {
+		t.Errorf("Files remembers %d commits after compacting and reading one twice, want 1", n)
 	}
 
 	// A push that brings back a file only the dropped history held: the

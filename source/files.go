@@ -37,14 +37,14 @@ func (c *Cache) Files(ctx context.Context, repoURL, sha, dir string) (*Snapshot,
 	if err != nil {
 		return nil, r.errorf(OpRead, sha, clean, err)
 	}
-	r.storeMu.Lock()
-	defer r.storeMu.Unlock()
-	co, err := object.GetCommit(r.store, commit)
+	info, err := r.commitInfo(commit)
 	if err != nil {
 		return nil, r.errorf(OpRead, sha, clean, err)
 	}
-	s := &Snapshot{r: r, commit: commit.String(), dir: clean, prefix: splitName(clean), root: co.TreeHash, modTime: co.Committer.When}
+	s := &Snapshot{r: r, commit: commit.String(), dir: clean, prefix: splitName(clean), root: info.tree, modTime: info.when}
 	if clean != "." {
+		r.storeMu.Lock()
+		defer r.storeMu.Unlock()
 		n, err := s.lookupLocked(".")
 		if errors.Is(err, fs.ErrNotExist) {
 			err = ErrPathNotFound

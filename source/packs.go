@@ -220,6 +220,7 @@ func (c *Cache) compact(r *repository) error {
 	r.mu.Lock()
 	clear(r.objects) // memos of objects that may be gone
 	clear(r.short)
+	clear(r.commits)
 	r.compactedAt, r.compactedSize = now, after
 	r.mu.Unlock()
 	c.log.Info("compacted repository cache", "repo", r.key, "commits", len(commits), "objects", len(objs),

@@ -52,6 +52,7 @@ type repository struct {
 	generation uint64                          // bumped by Refresh; a stale flight does not store
 	objects    map[plumbing.Hash]plumbing.Hash // object known present → commit it peels to
 	short      map[string]plumbing.Hash        // short SHA → commit
+	commits    map[plumbing.Hash]commitInfo    // commit → what Files reads of it
 	missing    map[string]time.Time            // SHA not found → listing expiry it was missed under
 	watched    map[string]*watch               // revision → what the poll loop compares
 	authKey    [32]byte
@@ -71,6 +72,35 @@ type repository struct {
 
 	storeMu sync.Mutex // guards store and every object read through it
 	store   *filesystem.Storage
+}
+
+// commitInfo is what Files reads of a commit object: without it, every
+// look at an unchanged Application decoded its commit from a pack again.
+type commitInfo struct {
+	tree plumbing.Hash
+	when time.Time
+}
+
+// commitInfo returns the tree and committer time of commit, which must be
+// in the store, remembering them while the commit is in use.
+func (r *repository) commitInfo(commit plumbing.Hash) (commitInfo, error) {
+	r.mu.Lock()
+	info, ok := r.commits[commit]
+	r.mu.Unlock()
+	if ok {
+		return info, nil
+	}
+	r.storeMu.Lock()
+	co, err := object.GetCommit(r.store, commit)
+	r.storeMu.Unlock()
+	if err != nil {
+		return commitInfo{}, err
+	}
+	info = commitInfo{tree: co.TreeHash, when: co.Committer.When}
+	r.mu.Lock()
+	r.commits[commit] = info
+	r.mu.Unlock()
+	return info, nil
 }
 
 // watch is one symbolic revision (branch, tag, HEAD) the poll loop checks.
