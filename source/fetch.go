@@ -134,7 +134,7 @@ func (c *Cache) fetchOnce(ctx context.Context, r *repository, plan fetchPlan, wi
 	l := newRefList(ar)
 
 	// The writer gets a storage of its own, so readers are not blocked.
-	ws := newStorage(r.dir)
+	ws := newStorage(r.dir, 0)
 	defer ws.Close()
 
 	updates := map[string]plumbing.Hash{} // local ref → tip

@@ -27,7 +27,7 @@ const packWindow = 10
 // reaches any more but that apps are still deployed at. The caller holds
 // fetchSem; readers wait only while the old packs are deleted.
 func (c *Cache) consolidatePacks(r *repository) error {
-	ws := newStorage(r.dir)
+	ws := newStorage(r.dir, 0)
 	defer ws.Close()
 	packs, err := ws.ObjectPacks()
 	if err != nil || len(packs) <= c.maxPacks {
@@ -59,13 +59,8 @@ func (c *Cache) consolidatePacks(r *repository) error {
 
 	r.storeMu.Lock()
 	defer r.storeMu.Unlock()
-	for _, h := range packs {
-		if h == merged {
-			continue
-		}
-		if err := ws.DeleteOldObjectPackAndIndex(h, time.Time{}); err != nil {
-			return err
-		}
+	if err := r.deletePacksLocked(packs, merged); err != nil {
+		return err
 	}
 	r.store.Reindex()
 	c.log.Info("merged packs", "repo", r.key, "packs", len(packs), "objects", len(objs))
@@ -141,7 +136,7 @@ func (c *Cache) compact(r *repository) error {
 	defer r.unlockFetch()
 	before := storeSize(r.dir)
 
-	ws := newStorage(r.dir)
+	ws := newStorage(r.dir, 0)
 	defer ws.Close()
 	keep, err := reachableFiles(ws, commits)
 	if err != nil {
@@ -196,14 +191,7 @@ func (c *Cache) compact(r *repository) error {
 	}
 
 	r.storeMu.Lock()
-	for _, h := range old {
-		if h == merged {
-			continue
-		}
-		if err = ws.DeleteOldObjectPackAndIndex(h, time.Time{}); err != nil {
-			break
-		}
-	}
+	err = r.deletePacksLocked(old, merged)
 	for _, h := range loose {
 		if err != nil {
 			break

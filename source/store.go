@@ -113,7 +113,7 @@ type watch struct {
 // recreating it when it cannot be opened (a cache can always be refilled).
 func openStore(dir string) (*filesystem.Storage, error) {
 	if _, err := os.Stat(filepath.Join(dir, "config")); err == nil {
-		s := newStorage(dir)
+		s := newStorage(dir, openPacks)
 		if _, err := gogit.Open(s, nil); err == nil {
 			return s, nil
 		}
@@ -124,7 +124,7 @@ func openStore(dir string) (*filesystem.Storage, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	s := newStorage(dir)
+	s := newStorage(dir, openPacks)
 	if _, err := gogit.Init(s, nil); err != nil && !errors.Is(err, gogit.ErrRepositoryAlreadyExists) {
 		return nil, err
 	}
@@ -136,9 +136,34 @@ func openStore(dir string) (*filesystem.Storage, error) {
 // so blobs are seldom read twice; go-git's default is 96 MiB per storage.
 const objectCacheSize = 8 * cache.MiByte
 
-// newStorage opens a go-git storage on dir.
-func newStorage(dir string) *filesystem.Storage {
-	return filesystem.NewStorage(wholeIdxFS{osfs.New(dir)}, cache.NewObjectLRU(objectCacheSize))
+// openPacks is how many pack files the readers' storage of a repository
+// (openStore) keeps open. go-git opens a pack for every object it reads
+// from it otherwise, and reading an unchanged Application's files reads
+// several.
+const openPacks = 8
+
+// newStorage opens a go-git storage on dir that keeps up to open pack
+// files open (0: none, the storages a fetch or a compaction uses once).
+func newStorage(dir string, open int) *filesystem.Storage {
+	return filesystem.NewStorageWithOptions(wholeIdxFS{osfs.New(dir)}, cache.NewObjectLRU(objectCacheSize),
+		filesystem.Options{MaxOpenDescriptors: open})
+}
+
+// deletePacksLocked deletes the packs in drop (but keep) and their
+// indexes, closing the packs the storage holds open first, so that a
+// deleted pack's space is freed; the storage opens what it reads next
+// again. r.storeMu must be held.
+func (r *repository) deletePacksLocked(drop []plumbing.Hash, keep plumbing.Hash) error {
+	_ = r.store.ObjectStorage.Close()
+	for _, h := range drop {
+		if h == keep {
+			continue
+		}
+		if err := r.store.ObjectStorage.DeleteOldObjectPackAndIndex(h, time.Time{}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // wholeIdxFS reads pack index files into memory in one go when they are
@@ -396,5 +421,5 @@ func (l localLoader) Load(ep *transport.Endpoint) (storer.Storer, error) {
 			}
 		}
 	}
-	return newStorage(dir), nil
+	return newStorage(dir, 0), nil
 }
