@@ -160,10 +160,10 @@ func runMTTP(b *testing.B, n int) {
 	agentBefore, clusterBefore := mustReadProc(b, pid), mustReadProc(b, up.cmd.Process.Pid)
 	start := time.Now()
 	if *cpuProfile != "" {
-		go fetchProfile(b, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, int(profileFor.Seconds())), *cpuProfile)
+		go fetchCPUProfile(b, pprofAddr, *cpuProfile)
 	}
 	if *cpCPUProfile != "" {
-		go fetchProfile(b, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", upPprof, int(profileFor.Seconds())), *cpCPUProfile)
+		go fetchCPUProfile(b, upPprof, *cpCPUProfile)
 	}
 	b.StartTimer()
 	createApps(b, dyn, repoURL, n)
@@ -186,7 +186,7 @@ func runMTTP(b *testing.B, n int) {
 	before, beforeProc := m, mustReadProc(b, pid)
 	quietStart := time.Now()
 	if *quietProfile != "" {
-		go fetchProfile(b, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, int(profileFor.Seconds())), *quietProfile)
+		go fetchCPUProfile(b, pprofAddr, *quietProfile)
 	}
 	var after testsupport.Metrics
 	// Scraped every 5 s, a busy Prometheus's pace: a scrape lists every
@@ -218,6 +218,12 @@ func runMTTP(b *testing.B, n int) {
 	final := mustReadProc(b, pid)
 	res.maxRSS = final.hwm
 	report(b, res)
+}
+
+// fetchCPUProfile writes a CPU profile of the process serving Go's
+// profiles at addr, over the next -mttp.profile-for, to file.
+func fetchCPUProfile(b testing.TB, addr, file string) {
+	fetchProfile(b, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(profileFor.Seconds())), file)
 }
 
 // fetchProfile writes the profile at url to file.

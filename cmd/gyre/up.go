@@ -110,10 +110,10 @@ func runUp(ctx context.Context, o upOptions, out io.Writer) error {
 		c.Stop()
 		fmt.Fprintf(out, "gyre up: stopped (%.1fs); the data dir keeps every object for the next start\n", time.Since(start).Seconds())
 	}()
-	if !o.Agent {
-		return runClusterOnly(ctx, c, workloads, o, out)
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if !o.Agent {
+		return runClusterOnly(ctx, c, workloads, o, out, log)
+	}
 	o.CacheDir = filepath.Join(c.DataDir(), "git-cache")
 	o.SystemNamespace = upNamespace
 	o.AllowFileRepos = true // the bundled examples and local repositories
@@ -205,10 +205,10 @@ Press Ctrl-C to stop.
 // runClusterOnly is `gyre up --agent=false`: the cluster (and workload
 // clusters, registered as cluster Secrets) until ctx ends, with no agent,
 // web server or examples.
-func runClusterOnly(ctx context.Context, c *localcluster.Cluster, workloads *pendingClusters, o upOptions, out io.Writer) error {
+func runClusterOnly(ctx context.Context, c *localcluster.Cluster, workloads *pendingClusters, o upOptions, out io.Writer, log *slog.Logger) error {
 	// Without the agent, --pprof-addr profiles the control plane.
 	if o.PprofAddr != "" {
-		if err := servePprof(ctx, o.PprofAddr, slog.New(slog.NewTextHandler(os.Stderr, nil))); err != nil {
+		if err := servePprof(ctx, o.PprofAddr, log); err != nil {
 			return err
 		}
 	}
