@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/spf13/pflag"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -23,6 +24,10 @@ const (
 // etcdURL, and runs it until ctx is done. The returned channel yields the
 // server's exit error once it has shut down. Several clusters' API servers
 // may run in one process; they are built one at a time (see buildMu).
+// shutdownTimeout bounds how long a stopping kube-apiserver waits for the
+// requests it is serving.
+const shutdownTimeout = 2 * time.Second
+
 func startAPIServer(ctx context.Context, ln net.Listener, etcdURL string, p *pki) (<-chan error, error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
@@ -84,6 +89,10 @@ func startAPIServer(ctx context.Context, ln net.Listener, etcdURL string, p *pki
 	if err != nil {
 		return nil, fmt.Errorf("kube-apiserver: %w", err)
 	}
+	// A stopping cluster waits this long for requests in flight, watches
+	// included, instead of the minute a production API server gives its
+	// load balancer: gyre up stops when asked, whoever is still watching.
+	server.GenericAPIServer.ShutdownTimeout = shutdownTimeout
 	prepared, err := server.PrepareRun()
 	if err != nil {
 		return nil, fmt.Errorf("kube-apiserver: %w", err)

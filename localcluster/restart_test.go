@@ -43,8 +43,20 @@ func TestRestartKeepsObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A client still watching does not hold the stop up: the API server
+	// waits shutdownTimeout for it, not the minute a production one gives
+	// (Stop's own fallback is 20 s).
+	w, err := cluster.Client.CoreV1().ConfigMaps(ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	start := time.Now()
 	if err := cluster.Restart(); err != nil {
 		t.Fatalf("restart: %v", err)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("restart with a watch open took %s; the API server waited for the watch", took.Round(time.Millisecond))
 	}
 
 	after, err := cluster.Client.CoreV1().ConfigMaps(ns).Get(ctx, "kept", metav1.GetOptions{})
