@@ -544,7 +544,9 @@ func (w *appWatch) waitAll(b testing.TB, n int, revision string, timeout time.Du
 // revision.
 func (w *appWatch) waitOne(b testing.TB, name, revision string, timeout time.Duration) {
 	b.Helper()
-	testsupport.Eventually(b, timeout, func() (bool, string) {
+	// Every few milliseconds: the check reads this process's copy, and a
+	// push's latency is a few hundred of them.
+	testsupport.EventuallyEvery(b, timeout, 2*time.Millisecond, func() (bool, string) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		s := w.state[name]

