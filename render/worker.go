@@ -67,7 +67,6 @@ func serveWorker(budget string) int {
 	// over many names) dies of a stack overflow: let it at 64 MiB, in
 	// milliseconds, rather than at the default 1 GB after a minute.
 	debug.SetMaxStack(64 << 20)
-	go watchMemory(limit)
 
 	c := &workerConn{enc: gob.NewEncoder(os.NewFile(4, "render-replies")), pending: map[uint64]chan *fsReply{}}
 	if err := c.send(&fromWorker{Started: &workerStarted{Missing: missing}}); err != nil {
@@ -78,7 +77,9 @@ func serveWorker(budget string) int {
 	go c.read(gob.NewDecoder(os.NewFile(3, "render-calls")), calls)
 	fsys := remoteFS{c}
 	for call := range calls {
+		done := watchMemory(limit)
 		res, err := Render(fsys, call.Dir, call.Options)
+		close(done)
 		if err := c.send(&fromWorker{Done: encodeResult(res, err)}); err != nil {
 			fmt.Fprintf(os.Stderr, "render worker: send result: %v\n", err)
 			return exitProtocol
@@ -93,17 +94,30 @@ func serveWorker(budget string) int {
 }
 
 // watchMemory ends the process as soon as the memory the Go runtime holds
-// passes the budget. debug.SetMemoryLimit makes the collector try to stay
-// below it; a render whose live data does not fit ends here, with a status
-// the parent reports as a memory overrun.
-func watchMemory(budget int64) {
-	tick := time.NewTicker(memoryCheckInterval)
-	for range tick.C {
-		if used := memoryInUse(); used > budget {
-			fmt.Fprintf(os.Stderr, "render worker: %s of memory in use passes the budget of %s\n", formatBytes(used), formatBytes(budget))
-			os.Exit(exitMemory)
+// passes the budget, until done is closed. debug.SetMemoryLimit makes the
+// collector try to stay below it; a render whose live data does not fit
+// ends here, with a status the parent reports as a memory overrun. It
+// watches only while a render runs: an idle worker's memory does not grow,
+// and a check every memoryCheckInterval would keep two idle workers at a
+// few percent of a core.
+func watchMemory(budget int64) (done chan struct{}) {
+	done = make(chan struct{})
+	go func() {
+		tick := time.NewTicker(memoryCheckInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			if used := memoryInUse(); used > budget {
+				fmt.Fprintf(os.Stderr, "render worker: %s of memory in use passes the budget of %s\n", formatBytes(used), formatBytes(budget))
+				os.Exit(exitMemory)
+			}
 		}
-	}
+	}()
+	return done
 }
 
 // memoryInUse returns the memory the Go runtime holds and has not handed
