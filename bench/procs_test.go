@@ -20,14 +20,17 @@ import (
 
 // The benchmark runs two builds of cmd/gyre, each built once per run with
 // the go command's build cache: the full one for `gyre up`, and the
-// agent as the container image ships it, without the embedded control
-// plane (build tag nolocalcluster), for `gyre serve`.
+// agent as the Dockerfile builds it for the container image, for `gyre
+// serve`: without the embedded control plane (build tag nolocalcluster),
+// static and stripped.
 var (
-	fullBinary  = sync.OnceValues(func() (string, error) { return buildGyre() })
-	agentBinary = sync.OnceValues(func() (string, error) { return buildGyre("-tags", "nolocalcluster") })
+	fullBinary  = sync.OnceValues(func() (string, error) { return buildGyre(nil) })
+	agentBinary = sync.OnceValues(func() (string, error) {
+		return buildGyre([]string{"CGO_ENABLED=0"}, "-tags", "nolocalcluster", "-trimpath", "-ldflags=-s -w")
+	})
 )
 
-func buildGyre(flags ...string) (string, error) {
+func buildGyre(env []string, flags ...string) (string, error) {
 	dir, err := os.MkdirTemp("", "gyre-bench-bin-")
 	if err != nil {
 		return "", err
@@ -35,6 +38,7 @@ func buildGyre(flags ...string) (string, error) {
 	bin := filepath.Join(dir, "gyre")
 	args := append(append([]string{"build", "-o", bin}, flags...), "github.com/gyre-cd/gyre/cmd/gyre")
 	build := exec.Command("go", args...)
+	build.Env = append(os.Environ(), env...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return "", fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
