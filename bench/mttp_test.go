@@ -42,7 +42,8 @@ var (
 	cpCPUProfile = flag.String("mttp.cluster-cpuprofile", "", "write a CPU profile of the control plane (gyre up) over the same seconds to this file")
 	heapProfile  = flag.String("mttp.heapprofile", "", "write a heap profile of the agent, taken once all are synced, to this file")
 	profileFor   = flag.Duration("mttp.profile-for", 10*time.Second, "how long -mttp.cpuprofile profiles")
-	shapeName    = flag.String("mttp.shape", "directory", "how each app is declared: directory (YAML files), kustomize (overlays of one base), helm (a chart per app)")
+	shapeName    = flag.String("mttp.shape", "directory", "how each app is declared: directory (YAML files), kustomize (overlays of one base), helm (a chart per app), wide (50 objects)")
+	repoCount    = flag.Int("mttp.repos", 1, "spread the apps over this many repositories (app i in repository i mod the count)")
 	agentLog     = flag.String("mttp.agent-log", "", "write the agent's log to this file at the end")
 	keep         = flag.Bool("mttp.keep", false, "print the data directories and keep them after the run")
 )
@@ -68,13 +69,15 @@ func BenchmarkMTTP(b *testing.B) {
 
 // mttpResult is what one run measured.
 type mttpResult struct {
-	apps       int
-	toSynced   time.Duration
-	maxRSS     int64 // the agent's peak
-	maxWorkers int64 // its render workers' peak, together
-	settledRSS int64
-	requests   map[string]float64 // by verb, to the end of the first sync
-	renders    float64
+	apps        int
+	toSynced    time.Duration
+	maxRSS      int64 // the agent's peak
+	maxAnon     int64 // the agent's peak of anonymous memory, sampled
+	maxWorkers  int64 // its render workers' peak, together
+	settledRSS  int64
+	settledAnon int64
+	requests    map[string]float64 // by verb, to the end of the first sync
+	renders     float64
 	// agentCPU and clusterCPU are the CPU time the agent (with its render
 	// workers) and the control plane used until all were Synced.
 	agentCPU, clusterCPU time.Duration
@@ -125,12 +128,11 @@ func runMTTP(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 
-	// The repository, over git's HTTP protocol.
+	// The repositories, over git's HTTP protocol.
 	gitRoot := filepath.Join(dataDir, "git")
-	repo := newAppsRepo(b, filepath.Join(gitRoot, "apps.git"), n)
 	gitServer := httptest.NewServer(testsupport.GitHTTPHandler(b, gitRoot))
 	b.Cleanup(gitServer.Close)
-	repoURL := gitServer.URL + "/apps.git"
+	repos := newAppsRepos(b, gitRoot, gitServer.URL, n, *repoCount)
 
 	// The agent, as a process of its own.
 	state := filepath.Join(dataDir, "agent")
@@ -155,7 +157,14 @@ func runMTTP(b *testing.B, n int) {
 	}
 
 	apps := watchApps(b, dyn)
-	head := repo.head(b)
+	heads := map[string]string{} // app → the commit of its repository
+	for i := range n {
+		r := repos[i%len(repos)]
+		if _, ok := heads[r.url]; !ok {
+			heads[r.url] = r.head(b)
+		}
+		heads[appName(i)] = heads[r.url]
+	}
 	mem := newSampler(pid)
 	agentBefore, clusterBefore := mustReadProc(b, pid), mustReadProc(b, up.cmd.Process.Pid)
 	start := time.Now()
@@ -166,11 +175,11 @@ func runMTTP(b *testing.B, n int) {
 		go fetchCPUProfile(b, upPprof, *cpCPUProfile)
 	}
 	b.StartTimer()
-	createApps(b, dyn, repoURL, n)
-	apps.waitAll(b, n, head, 30*time.Minute)
+	createApps(b, dyn, repos, n)
+	apps.waitAll(b, n, heads, 30*time.Minute)
 	b.StopTimer()
 	res := mttpResult{apps: n, toSynced: time.Since(start)}
-	res.maxWorkers = mem.stop()
+	res.maxAnon, res.maxWorkers = mem.stop()
 	if *heapProfile != "" {
 		fetchProfile(b, "http://"+pprofAddr+"/debug/pprof/heap", *heapProfile)
 	}
@@ -201,14 +210,14 @@ func runMTTP(b *testing.B, n int) {
 	d := delta(requestsByVerb(before), requestsByVerb(after))
 	res.idle.writes, res.idle.dryRuns = writes(d), dryRuns(d)
 	res.idle.renders = value(after, "gyre_render_duration_seconds") - value(before, "gyre_render_duration_seconds")
-	res.settledRSS = afterProc.rss
+	res.settledRSS, res.settledAnon = afterProc.rss, afterProc.anon
 
 	// A push to one app's folder, announced by a signed webhook.
 	const pushed = "app-00000"
-	newHead, changed := repo.change(b, pushed)
+	newHead, changed := repos[0].change(b, pushed)
 	before = scrape(b, serveURL)
 	pushStart := time.Now()
-	sendPush(b, serveURL, repoURL, changed)
+	sendPush(b, serveURL, repos[0].url, changed)
 	apps.waitOne(b, pushed, newHead, 5*time.Minute)
 	res.push = time.Since(pushStart)
 	after = scrape(b, serveURL)
@@ -254,26 +263,52 @@ func mustReadProc(b testing.TB, pid int) procStat {
 	return st
 }
 
-// appsRepo is the generated repository: apps/app-NNNNN/ per application,
+// appsRepo is a generated repository: apps/app-NNNNN/ per application,
 // in the shape -mttp.shape names.
 type appsRepo struct {
 	dir   string
+	url   string // where the benchmark's git server serves it
 	shape shape
 }
 
-func newAppsRepo(b testing.TB, dir string, n int) *appsRepo {
+// newAppsRepos generates count repositories under root, served at
+// baseURL, that hold n apps between them: app i in repository i mod
+// count. One repository is apps.git, several apps-NNN.git.
+func newAppsRepos(b testing.TB, root, baseURL string, n, count int) []*appsRepo {
+	b.Helper()
+	if count < 1 || count > n {
+		b.Fatalf("-mttp.repos %d: want 1 to %d", count, n)
+	}
+	repos := make([]*appsRepo, count)
+	for j := range repos {
+		name := "apps.git"
+		if count > 1 {
+			name = fmt.Sprintf("apps-%03d.git", j)
+		}
+		var apps []int
+		for i := j; i < n; i += count {
+			apps = append(apps, i)
+		}
+		repos[j] = newAppsRepo(b, filepath.Join(root, name), apps)
+		repos[j].url = baseURL + "/" + name
+	}
+	return repos
+}
+
+// newAppsRepo generates the repository in dir with the given apps.
+func newAppsRepo(b testing.TB, dir string, apps []int) *appsRepo {
 	b.Helper()
 	r := &appsRepo{dir: dir, shape: shapes[*shapeName]}
 	if r.shape.app == nil {
-		b.Fatalf("-mttp.shape %q: want one of directory, kustomize, helm", *shapeName)
+		b.Fatalf("-mttp.shape %q: want one of directory, kustomize, helm, wide", *shapeName)
 	}
 	r.write(b, r.shape.shared)
-	for i := range n {
+	for _, i := range apps {
 		r.write(b, r.shape.app(appName(i), 0))
 	}
 	r.git(b, "init", "-q", "-b", "main")
 	r.git(b, "add", "-A")
-	r.git(b, "commit", "-q", "-m", fmt.Sprintf("%d apps", n))
+	r.git(b, "commit", "-q", "-m", fmt.Sprintf("%d apps", len(apps)))
 	// Packed, as git hosts keep them: git upload-pack reading thousands of
 	// loose objects took 3 s of the push's fetch at 1,000 apps.
 	r.git(b, "gc", "-q")
@@ -297,7 +332,8 @@ func (r *appsRepo) write(b testing.TB, files map[string]string) {
 func appName(i int) string { return fmt.Sprintf("app-%05d", i) }
 
 // A shape is how the repository declares each application: a ServiceAccount,
-// a Service, a Deployment scaled to 0 and an Ingress, named after the app.
+// a Service, a Deployment scaled to 0 and an Ingress, named after the app
+// (and, in the wide shape, configMapsPerWideApp ConfigMaps more).
 type shape struct {
 	// shared are files every app uses (a Kustomize base).
 	shared map[string]string
@@ -333,6 +369,21 @@ var shapes = map[string]shape{
 					"    [{\"op\": \"replace\", \"path\": \"/metadata/annotations/bench.gyre.dev~1generation\", \"value\": \"%d\"}]\n", name, generation)}
 		},
 	},
+	// wide: the directory shape and 46 ConfigMaps more, 50 objects.
+	"wide": {app: func(name string, generation int) map[string]string {
+		dir := "apps/" + name + "/"
+		var cms strings.Builder
+		for i := range configMapsPerWideApp {
+			fmt.Fprintf(&cms, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s-%02d\ndata:\n  index: \"%d\"\n", name, i, i)
+		}
+		return map[string]string{
+			dir + "serviceaccount.yaml": serviceAccountYAML(name),
+			dir + "service.yaml":        serviceYAML(name),
+			dir + "deployment.yaml":     deploymentYAML(name, fmt.Sprint(generation)),
+			dir + "ingress.yaml":        ingressYAML(name),
+			dir + "configmaps.yaml":     cms.String(),
+		}
+	}},
 	// helm: a small chart per app, its generation a value.
 	"helm": {app: func(name string, generation int) map[string]string {
 		dir := "apps/" + name + "/"
@@ -346,6 +397,9 @@ var shapes = map[string]shape{
 		}
 	}},
 }
+
+// configMapsPerWideApp makes the wide shape's apps 50 objects each.
+const configMapsPerWideApp = 46
 
 func serviceAccountYAML(name string) string {
 	return fmt.Sprintf("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: %s\n", name)
@@ -431,23 +485,26 @@ func (r *appsRepo) change(b testing.TB, name string) (string, []string) {
 	return r.head(b), changed
 }
 
-// createApps creates n automated Applications, one per folder, each
-// deploying to a namespace of its own, from 16 goroutines at once.
-func createApps(b testing.TB, dyn dynamic.Interface, repoURL string, n int) {
+// createApps creates n automated Applications, one per folder of repos
+// (app i in repository i mod their count), each deploying to a namespace
+// of its own, from 16 goroutines at once.
+func createApps(b testing.TB, dyn dynamic.Interface, repos []*appsRepo, n int) {
 	b.Helper()
 	client := dyn.Resource(app.GroupVersionResource()).Namespace(systemNamespace)
-	names := make(chan string)
+	type created struct{ name, repoURL string }
+	names := make(chan created)
 	errs := make(chan error, 16)
 	var wg gosync.WaitGroup
 	for range 16 {
 		wg.Go(func() {
-			for name := range names {
+			for c := range names {
+				name := c.name
 				u := &unstructured.Unstructured{Object: map[string]any{
 					"apiVersion": app.SchemeGroupVersion().String(),
 					"kind":       app.ApplicationKind,
 					"metadata":   map[string]any{"name": name, "namespace": systemNamespace},
 					"spec": map[string]any{
-						"source":      map[string]any{"repoURL": repoURL, "targetRevision": "main", "path": "apps/" + name},
+						"source":      map[string]any{"repoURL": c.repoURL, "targetRevision": "main", "path": "apps/" + name},
 						"destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": name},
 						"syncPolicy": map[string]any{
 							"automated":   map[string]any{"prune": true, "selfHeal": true},
@@ -465,7 +522,7 @@ func createApps(b testing.TB, dyn dynamic.Interface, repoURL string, n int) {
 		})
 	}
 	for i := range n {
-		names <- appName(i)
+		names <- created{appName(i), repos[i%len(repos)].url}
 	}
 	close(names)
 	wg.Wait()
@@ -518,8 +575,9 @@ func (s appState) done(revision string) bool {
 	return s.sync == string(app.Synced) && s.health == string(app.Healthy) && s.revision == revision
 }
 
-// waitAll waits until n Applications are Synced and Healthy at revision.
-func (w *appWatch) waitAll(b testing.TB, n int, revision string, timeout time.Duration) {
+// waitAll waits until n Applications are Synced and Healthy, each at its
+// revision in revisions.
+func (w *appWatch) waitAll(b testing.TB, n int, revisions map[string]string, timeout time.Duration) {
 	b.Helper()
 	testsupport.Eventually(b, timeout, func() (bool, string) {
 		w.mu.Lock()
@@ -527,7 +585,7 @@ func (w *appWatch) waitAll(b testing.TB, n int, revision string, timeout time.Du
 		done := 0
 		var example string
 		for name, s := range w.state {
-			if s.done(revision) {
+			if s.done(revisions[name]) {
 				done++
 			} else if example == "" || name < example {
 				example = name
@@ -671,13 +729,14 @@ func report(b *testing.B, r mttpResult) {
 MTTP apps=%d, %s (%s)
   all Synced+Healthy   %.1f s (%.1f ms per app)
   agent RSS            max %.0f MiB, settled %.0f MiB; render workers max %.0f MiB
+  of which anonymous   max %.0f MiB, settled %.0f MiB (the rest is the program's file)
   CPU used             agent %.1f s, control plane %.1f s
   API requests         %.0f: %s
   renders              %.0f; dry runs %.0f
   quiet %-6s         writes %.0f, dry runs %.0f, renders %.0f, CPU %.1f%% of a core
   push of one app      %d ms to Synced; renders %.0f; requests %s
 `, r.apps, *shapeName, machine(), r.toSynced.Seconds(), float64(r.toSynced.Milliseconds())/float64(r.apps),
-		float64(r.maxRSS)/mib, float64(r.settledRSS)/mib, float64(r.maxWorkers)/mib,
+		float64(r.maxRSS)/mib, float64(r.settledRSS)/mib, float64(r.maxWorkers)/mib, float64(r.maxAnon)/mib, float64(r.settledAnon)/mib,
 		r.agentCPU.Seconds(), r.clusterCPU.Seconds(), sum(r.requests), verbs(r.requests), r.renders, dryRuns(r.requests),
 		r.idle.window.Round(time.Second), r.idle.writes, r.idle.dryRuns, r.idle.renders, 100*r.idle.cpu.Seconds()/r.idle.window.Seconds(),
 		r.push.Milliseconds(), r.pushRenders, verbs(r.pushRequests))

@@ -126,6 +126,7 @@ func freeAddr(b testing.TB) string {
 // started.
 type procStat struct {
 	rss      int64         // resident now, bytes
+	anon     int64         // of which anonymous (not the program's file), bytes
 	hwm      int64         // the most ever resident, bytes
 	cpu      time.Duration // user + system time so far
 	children int64         // resident bytes of its live child processes
@@ -139,14 +140,14 @@ const clockTick = 10 * time.Millisecond
 func readProc(pid int) (procStat, error) {
 	var st procStat
 	var err error
-	if st.rss, st.hwm, err = memory(pid); err != nil {
+	if st.rss, st.anon, st.hwm, err = memory(pid); err != nil {
 		return st, err
 	}
 	if st.cpu, err = cpuTime(pid); err != nil {
 		return st, err
 	}
 	for _, c := range children(pid) {
-		rss, _, err := memory(c)
+		rss, _, _, err := memory(c)
 		if err != nil {
 			continue // it exited meanwhile
 		}
@@ -157,30 +158,36 @@ func readProc(pid int) (procStat, error) {
 	return st, nil
 }
 
-// memory reads VmRSS and VmHWM of pid.
-func memory(pid int) (rss, hwm int64, err error) {
+// memory reads VmRSS, RssAnon and VmHWM of pid. Resident memory counts
+// the pages of the program's file the process touched too; with a kernel
+// that maps files in huge pages, that is most of a large binary.
+func memory(pid int) (rss, anon, hwm int64, err error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (name != "VmRSS" && name != "VmHWM") {
+		name, value, _ := strings.Cut(sc.Text(), ":")
+		var into *int64
+		switch name {
+		case "VmRSS":
+			into = &rss
+		case "RssAnon":
+			into = &anon
+		case "VmHWM":
+			into = &hwm
+		default:
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/%d/status %s: %w", pid, name, err)
+			return 0, 0, 0, fmt.Errorf("/proc/%d/status %s: %w", pid, name, err)
 		}
-		if name == "VmRSS" {
-			rss = kb << 10
-		} else {
-			hwm = kb << 10
-		}
+		*into = kb << 10
 	}
-	return rss, hwm, sc.Err()
+	return rss, anon, hwm, sc.Err()
 }
 
 // cpuTime reads the user and system time pid has used.
@@ -222,14 +229,16 @@ func children(pid int) []int {
 	return out
 }
 
-// sampler polls a process's memory until stopped, keeping the most its
-// child processes held at once (the kernel keeps the process's own peak).
+// sampler polls a process's memory until stopped, keeping the most
+// anonymous memory it held and the most its child processes held at once
+// (the kernel keeps the process's own peak of all resident memory).
 type sampler struct {
 	pid    int
 	cancel context.CancelFunc
 	done   chan struct{}
 
 	mu           sync.Mutex
+	maxAnon      int64
 	maxChildren  int64
 	samplesTaken int
 }
@@ -244,6 +253,7 @@ func newSampler(pid int) *sampler {
 		for {
 			if st, err := readProc(pid); err == nil {
 				s.mu.Lock()
+				s.maxAnon = max(s.maxAnon, st.anon)
 				s.maxChildren = max(s.maxChildren, st.children)
 				s.samplesTaken++
 				s.mu.Unlock()
@@ -258,11 +268,12 @@ func newSampler(pid int) *sampler {
 	return s
 }
 
-// stop ends the sampling and returns the most the children held at once.
-func (s *sampler) stop() int64 {
+// stop ends the sampling and returns the most anonymous memory the
+// process held and the most its children held at once.
+func (s *sampler) stop() (anon, children int64) {
 	s.cancel()
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.maxChildren
+	return s.maxAnon, s.maxChildren
 }

@@ -10,8 +10,8 @@ import (
 )
 
 // TestShapesRender renders an app of every shape the benchmark generates,
-// before and after the push it makes: four objects, and the push changes
-// the Deployment's generation.
+// before and after the push it makes: four objects (and the wide shape's
+// ConfigMaps), and the push changes the Deployment's generation.
 func TestShapesRender(t *testing.T) {
 	for name, sh := range shapes {
 		t.Run(name, func(t *testing.T) {
@@ -25,7 +25,12 @@ func TestShapesRender(t *testing.T) {
 					t.Fatal(err)
 				}
 				var kinds []string
+				configMaps := 0
 				for _, o := range res.Unstructured() {
+					if o.GetKind() == "ConfigMap" {
+						configMaps++
+						continue
+					}
 					kinds = append(kinds, o.GetKind())
 					if o.GetKind() == "Deployment" {
 						if got := o.GetAnnotations()["bench.gyre.dev/generation"]; got != want {
@@ -36,6 +41,9 @@ func TestShapesRender(t *testing.T) {
 				slices.Sort(kinds)
 				if !slices.Equal(kinds, []string{"Deployment", "Ingress", "Service", "ServiceAccount"}) {
 					t.Errorf("generation %d: rendered %v", generation, kinds)
+				}
+				if want := map[bool]int{true: configMapsPerWideApp}[name == "wide"]; configMaps != want {
+					t.Errorf("generation %d: %d ConfigMaps, want %d", generation, configMaps, want)
 				}
 			}
 		})
