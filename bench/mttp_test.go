@@ -36,6 +36,7 @@ import (
 
 var (
 	serveFlags   = flag.String("mttp.serve-flags", "", "extra flags for gyre serve, space-separated (e.g. \"--workers 16\")")
+	serveEnv     = flag.String("mttp.serve-env", "", "extra environment for gyre serve, space-separated (e.g. \"GOMEMLIMIT=100MiB\", as the chart sets from the memory limit)")
 	resync       = flag.Duration("mttp.resync", time.Minute, "gyre serve --resync; the quiet phase lasts until every app was looked at once more")
 	cpuProfile   = flag.String("mttp.cpuprofile", "", "write a CPU profile of the agent's first seconds of syncing (-mttp.profile-for) to this file")
 	quietProfile = flag.String("mttp.quiet-cpuprofile", "", "write a CPU profile of the agent's first seconds (-mttp.profile-for) of the quiet resync to this file")
@@ -108,7 +109,7 @@ func runMTTP(b *testing.B, n int) {
 		upPprof = freeAddr(b)
 		upArgs = append(upArgs, "--pprof-addr", upPprof)
 	}
-	up := startGyre(b, fullBinary, upArgs...)
+	up := startGyre(b, fullBinary, nil, upArgs...)
 	kubeconfig := up.waitFor(b, regexp.MustCompile(`kubeconfig\s+(\S+)`), 5*time.Minute)
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
@@ -149,7 +150,7 @@ func runMTTP(b *testing.B, n int) {
 		args = append(args, "--pprof-addr", pprofAddr)
 	}
 	args = append(args, strings.Fields(*serveFlags)...)
-	serve := startGyre(b, agentBinary, args...)
+	serve := startGyre(b, agentBinary, strings.Fields(*serveEnv), args...)
 	serveURL := "http://" + serve.waitFor(b, regexp.MustCompile(`msg="gyre serving".* addr=(\S+)`), 2*time.Minute)
 	pid := serve.cmd.Process.Pid
 	if *agentLog != "" {

@@ -54,8 +54,9 @@ type process struct {
 	exited chan struct{}
 }
 
-// startGyre runs a gyre binary (fullBinary or agentBinary) with args.
-func startGyre(b testing.TB, binary func() (string, error), args ...string) *process {
+// startGyre runs a gyre binary (fullBinary or agentBinary) with args, and
+// env added to the benchmark's environment.
+func startGyre(b testing.TB, binary func() (string, error), env []string, args ...string) *process {
 	b.Helper()
 	bin, err := binary()
 	if err != nil {
@@ -63,6 +64,7 @@ func startGyre(b testing.TB, binary func() (string, error), args ...string) *pro
 	}
 	p := &process{out: &testsupport.LockedBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		b.Fatal(err)
