@@ -3,8 +3,13 @@ package sync
 import (
 	"fmt"
 	"testing"
+	"time"
 
+	"github.com/gyre-cd/gyre/app"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 )
 
 // TestLanesOrder drives the work queue the Reconciler uses: marked keys are
@@ -75,5 +80,50 @@ func TestLanesOrder(t *testing.T) {
 		if got := get(); got != key(200+i) {
 			t.Fatalf("urgent %d: got %s", i, got)
 		}
+	}
+}
+
+// TestRepositoryMovedWaitsForARequestedRefresh: the apps of a repository
+// that moved are queued at once, unless a refresh someone asked for is
+// under way; then they come movedDelay later.
+func TestRepositoryMovedWaitsForARequestedRefresh(t *testing.T) {
+	inf := cache.NewSharedIndexInformer(&cache.ListWatch{}, &unstructured.Unstructured{}, 0, cache.Indexers{})
+	l := &lanes{}
+	r := &Reconciler{apps: inf, lanes: l, queue: newQueue(l)}
+	defer r.queue.ShutDown()
+	src := app.Source{RepoURL: "https://git.example.com/apps.git", Path: "a"}
+	for _, name := range []string{"pushed", "other"} {
+		a := &app.Application{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns"}, Spec: app.Spec{Source: src}}
+		if err := inf.GetStore().Add(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elsewhere := &app.Application{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere", Namespace: "ns"},
+		Spec: app.Spec{Source: app.Source{RepoURL: "https://git.example.com/other.git"}}}
+	if err := inf.GetStore().Add(elsewhere); err != nil {
+		t.Fatal(err)
+	}
+
+	r.repositoryMoved(repositoryKey(src))
+	if n := r.queue.Len(); n != 2 {
+		t.Fatalf("%d apps queued when the repository moved, want its 2 at once", n)
+	}
+	for range 2 {
+		k, _ := r.queue.Get()
+		r.queue.Done(k)
+	}
+
+	r.refreshes = map[types.NamespacedName]int{{Namespace: "ns", Name: "pushed"}: 1}
+	start := time.Now()
+	r.repositoryMoved(repositoryKey(src))
+	if n := r.queue.Len(); n != 0 {
+		t.Fatalf("%d apps queued at once while a refresh was under way, want none", n)
+	}
+	for range 2 {
+		k, _ := r.queue.Get()
+		if waited := time.Since(start); waited < movedDelay {
+			t.Errorf("%s queued after %s, before movedDelay (%s)", k, waited, movedDelay)
+		}
+		r.queue.Done(k)
 	}
 }

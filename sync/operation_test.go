@@ -395,27 +395,3 @@ spec:
 		t.Fatalf("hook phases %v, want migrate Failed and cleanup Succeeded", phases)
 	}
 }
-
-// TestRefreshGoesBeforeItsRepositorysOtherApps: a refresh someone asked
-// for (a webhook naming the changed files) sees a push at once, while the
-// other apps of the repository, which the poller then finds moved, wait
-// movedDelay before they record the new revision.
-func TestRefreshGoesBeforeItsRepositorysOtherApps(t *testing.T) {
-	t.Parallel()
-	ns := cluster.Namespace(t)
-	r := newRepo(t)
-	v1 := r.commit(map[string]*string{"a/c.yaml": s(configMap("a", "1")), "b/c.yaml": s(configMap("b", "1"))})
-	pushed := newApp(t, ns, "pushed", r, "a", nil)
-	other := newApp(t, ns, "other", r, "b", nil)
-	syncedAt(t, pushed, v1)
-	syncedAt(t, other, v1)
-
-	v2 := r.commit(map[string]*string{"a/c.yaml": s(configMap("a", "2"))})
-	start := time.Now()
-	reconciler.Refresh(pushed)
-	syncedAt(t, pushed, v2)
-	syncedAt(t, other, v2)
-	if took := time.Since(start); took < movedDelay {
-		t.Errorf("the other app recorded the push %s after the refresh, before movedDelay (%s)", took.Round(time.Millisecond), movedDelay)
-	}
-}
