@@ -19,15 +19,15 @@ const (
 	serviceAPIIP = "10.96.0.1"
 )
 
+// shutdownTimeout bounds how long a stopping kube-apiserver waits for the
+// requests it is serving.
+const shutdownTimeout = 2 * time.Second
+
 // startAPIServer builds the real kube-apiserver (with the aggregator and the
 // apiextensions server in its chain) serving on ln and backed by etcd at
 // etcdURL, and runs it until ctx is done. The returned channel yields the
 // server's exit error once it has shut down. Several clusters' API servers
 // may run in one process; they are built one at a time (see buildMu).
-// shutdownTimeout bounds how long a stopping kube-apiserver waits for the
-// requests it is serving.
-const shutdownTimeout = 2 * time.Second
-
 func startAPIServer(ctx context.Context, ln net.Listener, etcdURL string, p *pki) (<-chan error, error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
