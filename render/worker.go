@@ -30,7 +30,8 @@ const (
 	exitProtocol = 5
 )
 
-// memoryCheckInterval is how often a worker's watchdog reads its memory use.
+// memoryCheckInterval is how often a worker's watchdog reads its memory use
+// while a render runs.
 const memoryCheckInterval = 10 * time.Millisecond
 
 // ServeIfWorker turns the process into a render worker when a Sandbox
