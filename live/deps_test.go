@@ -16,8 +16,6 @@ func TestImports(t *testing.T) {
 		"github.com/gyre-cd/gyre/live":   true,
 		"github.com/gyre-cd/gyre/app":    true,
 		"github.com/gyre-cd/gyre/health": true,
-		// A leaf on the standard library alone.
-		"github.com/gyre-cd/gyre/internal/intern": true,
 	}
 	for _, dep := range testsupport.Deps(t) {
 		switch {

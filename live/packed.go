@@ -9,8 +9,9 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 )
 
-// packed is how the managed watches keep an object: as its JSON, with the
-// metadata the store, the indexes and the event handlers read beside it.
+// packed is how the managed and descendant watches keep an object: as its
+// JSON, with the metadata the store, the indexes and the event handlers
+// read beside it.
 // Decoded into nested maps, as the watch hands it over, an object takes
 // five to ten times the size of its JSON; managed objects are kept whole
 // (diff reads their managedFields), so they are most of what the cache
@@ -35,11 +36,12 @@ func (p *packed) object() (*unstructured.Unstructured, error) {
 	return &unstructured.Unstructured{Object: m}, nil
 }
 
-// pack is the transform of the managed watches: it keeps an unstructured
-// object as a packed one. What the handlers and indexes read of the
-// metadata is copied: apiVersion and kind, name, namespace, uid,
-// resourceVersion, generation, owner references, deletion timestamp and
-// the tracking annotation (trackedApp). Packing a packed object changes
+// pack is the transform of the managed watches, and the last step of the
+// descendant watches': it keeps an unstructured object as a packed one.
+// What the handlers, indexes and the tree read of the metadata is copied:
+// apiVersion and kind, name, namespace, uid, resourceVersion, generation,
+// labels, creation and deletion timestamps, owner references and the
+// tracking annotation (trackedApp). Packing a packed object changes
 // nothing.
 func pack(obj any) (any, error) {
 	u, ok := obj.(*unstructured.Unstructured)
@@ -56,6 +58,8 @@ func pack(obj any) (any, error) {
 	p.meta.UID = u.GetUID()
 	p.meta.ResourceVersion = u.GetResourceVersion()
 	p.meta.Generation = u.GetGeneration()
+	p.meta.Labels = u.GetLabels()
+	p.meta.CreationTimestamp = u.GetCreationTimestamp()
 	p.meta.OwnerReferences = u.GetOwnerReferences()
 	p.meta.DeletionTimestamp = u.GetDeletionTimestamp()
 	if id, ok := u.GetAnnotations()[app.TrackingAnnotation]; ok {

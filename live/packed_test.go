@@ -3,6 +3,7 @@ package live
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/gyre-cd/gyre/app"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -108,5 +109,41 @@ func TestPack(t *testing.T) {
 	}
 	if _, ok := unpack(&metav1.PartialObjectMetadata{}); ok {
 		t.Error("unpack accepted an object that is not packed")
+	}
+}
+
+// TestPackDescendant: the descendant watches keep objects packed too, with
+// what their indexes and the tree read, and stripped as stripDescendant
+// strips them.
+func TestPackDescendant(t *testing.T) {
+	slice := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+		"metadata": map[string]any{
+			"name": "web-x1", "namespace": "prod", "uid": "s-1", "creationTimestamp": "2026-01-02T03:04:05Z",
+			"labels":        map[string]any{serviceNameLabel: "web"},
+			"managedFields": []any{map[string]any{"manager": "endpointslice-controller"}},
+		},
+		"endpoints": []any{map[string]any{"targetRef": map[string]any{"kind": "Pod", "name": "web-1", "namespace": "prod"}}},
+	}}
+	out, err := packDescendant(nil)(slice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := out.(*packed)
+	if !ok {
+		t.Fatalf("packDescendant returned %T, want *packed", out)
+	}
+	if ids, _ := indexByService(p); !reflect.DeepEqual(ids, []string{"prod/web"}) {
+		t.Errorf("indexByService = %v, want [prod/web]", ids)
+	}
+	if m, _ := objectMeta(p); m.GetCreationTimestamp().UTC().Format(time.RFC3339) != "2026-01-02T03:04:05Z" {
+		t.Errorf("creation timestamp %v", m.GetCreationTimestamp())
+	}
+	whole, ok := wholeObject(p)
+	if !ok || len(sliceField(whole.Object, "endpoints")) != 1 {
+		t.Fatalf("the tree reads %v, %v; want the slice with its endpoint", whole, ok)
+	}
+	if whole.GetManagedFields() != nil {
+		t.Error("managedFields kept")
 	}
 }

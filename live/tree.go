@@ -51,8 +51,11 @@ func (c *Cache) Tree(appNs, appName string, declared []TreeInput) []app.TreeNode
 // treeNode is a node under construction.
 type treeNode struct {
 	node app.TreeNode
-	// obj is the live object; nil for a declared object that is missing.
+	// obj is the live object's metadata; nil for a declared object that is
+	// missing.
 	obj metav1.Object
+	// full is the live object whole, when the cache holds it whole.
+	full *unstructured.Unstructured
 	// parents are the node's parents in the tree, nil for roots.
 	parents []*treeNode
 	root    bool
@@ -125,7 +128,8 @@ func (b *treeBuilder) newTreeNode(gvk schema.GroupVersionKind, obj any) *treeNod
 	if ts := m.GetCreationTimestamp(); !ts.IsZero() {
 		n.node.CreatedAt = &ts
 	}
-	if u, ok := obj.(*unstructured.Unstructured); ok {
+	if u, ok := wholeObject(obj); ok {
+		n.full = u
 		if h, ok := b.c.opts.Health.Check(u); ok {
 			n.node.Health = &h
 		}
@@ -133,6 +137,15 @@ func (b *treeBuilder) newTreeNode(gvk schema.GroupVersionKind, obj any) *treeNod
 		n.node.Images = images(key.GroupKind(), u.Object)
 	}
 	return n
+}
+
+// wholeObject returns a cached object whole: as given, or decoded when
+// packed; false for one watched by its metadata only.
+func wholeObject(obj any) (*unstructured.Unstructured, bool) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		return u, true
+	}
+	return unpack(obj)
 }
 
 // result orders the nodes (parents first, then by key) and fills in their
@@ -221,21 +234,20 @@ func (c *Cache) children(n *treeNode) []child {
 		}
 	case schema.GroupKind{Group: "discovery.k8s.io", Kind: "EndpointSlice"}:
 		if w := nws[0].byKind(schema.GroupKind{Kind: "Pod"}); w != nil {
-			out = append(out, endpointPods(w, n.obj)...)
+			out = append(out, endpointPods(w, n.full)...)
 		}
 	}
 	return out
 }
 
 // endpointPods returns the Pods in w that the endpoints of the EndpointSlice
-// slice point at.
-func endpointPods(w *watch, slice metav1.Object) []child {
-	u, ok := slice.(*unstructured.Unstructured)
-	if !ok {
+// slice point at; none when slice is nil.
+func endpointPods(w *watch, slice *unstructured.Unstructured) []child {
+	if slice == nil {
 		return nil
 	}
 	var out []child
-	for _, e := range sliceField(u.Object, "endpoints") {
+	for _, e := range sliceField(slice.Object, "endpoints") {
 		ref, _ := e.(map[string]any)["targetRef"].(map[string]any)
 		if ref == nil || str(ref, "kind") != "Pod" {
 			continue

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gyre-cd/gyre/app"
-	"github.com/gyre-cd/gyre/internal/intern"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -242,7 +241,7 @@ func (c *Cache) startDescendants(runCtx context.Context, ns string) (*namespaceW
 		} else {
 			inf = dynamicinformer.NewFilteredDynamicInformer(c.dynamic, d.gvr, ns, c.opts.ResyncPeriod, idx, nil).Informer()
 		}
-		if err := c.run(nsCtx, w, inf, stripDescendant(d.podSpec), c.descendantHandler()); err != nil {
+		if err := c.run(nsCtx, w, inf, packDescendant(d.podSpec), c.descendantHandler()); err != nil {
 			nw.close()
 			return nil, err
 		}
@@ -451,8 +450,9 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 // and ephemeral ones included) that stripDescendant drops.
 var strippedContainerFields = []string{"env", "envFrom", "volumeMounts", "volumeDevices"}
 
-// stripDescendant returns the transform of the descendant watches of a kind
-// whose pod spec is at podSpec (nil for none). It drops, to save memory,
+// stripDescendant returns the first step of the transform of the
+// descendant watches of a kind (packDescendant) whose pod spec is at
+// podSpec (nil for none). It drops, to save memory,
 // what neither the built-in health rules, the tree's info and images, the
 // indexes nor the events read: metadata.managedFields (often the biggest
 // part of an object), the kubectl.kubernetes.io/last-applied-configuration
@@ -461,7 +461,6 @@ var strippedContainerFields = []string{"env", "envFrom", "volumeMounts", "volume
 // of the metadata, the containers' names, images, ports, probes and
 // resources, restartPolicy, nodeName, the whole status, EndpointSlices
 // whole. Custom health checks of descendant kinds see the stripped object.
-// The strings of what is kept are shared (package intern).
 func stripDescendant(podSpec []string) cache.TransformFunc {
 	return func(obj any) (any, error) {
 		switch o := obj.(type) {
@@ -473,12 +472,27 @@ func stripDescendant(podSpec []string) cache.TransformFunc {
 			if podSpec != nil {
 				stripPodSpec(field(o.Object, podSpec...))
 			}
-			intern.Object(o.Object)
 		case *metav1.PartialObjectMetadata:
 			o.ManagedFields = nil
 			delete(o.Annotations, lastAppliedAnnotation)
 		}
 		return obj, nil
+	}
+}
+
+// packDescendant is the transform of the descendant watches of a kind:
+// stripDescendant, then pack. ReplicaSets, EndpointSlices and Pods are
+// kept as their JSON as managed objects are (a ReplicaSet and an
+// EndpointSlice per app were most of what a 1,000-app agent kept decoded),
+// and decoded when the tree reads them whole.
+func packDescendant(podSpec []string) cache.TransformFunc {
+	strip := stripDescendant(podSpec)
+	return func(obj any) (any, error) {
+		obj, err := strip(obj)
+		if err != nil {
+			return nil, err
+		}
+		return pack(obj)
 	}
 }
 
