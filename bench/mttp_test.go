@@ -159,12 +159,11 @@ func runMTTP(b *testing.B, n int) {
 
 	apps := watchApps(b, dyn)
 	heads := map[string]string{} // app → the commit of its repository
-	for i := range n {
-		r := repos[i%len(repos)]
-		if _, ok := heads[r.url]; !ok {
-			heads[r.url] = r.head(b)
+	for _, r := range repos {
+		head := r.head(b)
+		for _, i := range r.apps {
+			heads[appName(i)] = head
 		}
-		heads[appName(i)] = heads[r.url]
 	}
 	mem := newSampler(pid)
 	agentBefore, clusterBefore := mustReadProc(b, pid), mustReadProc(b, up.cmd.Process.Pid)
@@ -176,7 +175,7 @@ func runMTTP(b *testing.B, n int) {
 		go fetchCPUProfile(b, upPprof, *cpCPUProfile)
 	}
 	b.StartTimer()
-	createApps(b, dyn, repos, n)
+	createApps(b, dyn, repos)
 	apps.waitAll(b, n, heads, 30*time.Minute)
 	b.StopTimer()
 	res := mttpResult{apps: n, toSynced: time.Since(start)}
@@ -269,6 +268,7 @@ func mustReadProc(b testing.TB, pid int) procStat {
 type appsRepo struct {
 	dir   string
 	url   string // where the benchmark's git server serves it
+	apps  []int  // the numbers of the apps it holds (appName)
 	shape shape
 }
 
@@ -299,7 +299,7 @@ func newAppsRepos(b testing.TB, root, baseURL string, n, count int) []*appsRepo 
 // newAppsRepo generates the repository in dir with the given apps.
 func newAppsRepo(b testing.TB, dir string, apps []int) *appsRepo {
 	b.Helper()
-	r := &appsRepo{dir: dir, shape: shapes[*shapeName]}
+	r := &appsRepo{dir: dir, apps: apps, shape: shapes[*shapeName]}
 	if r.shape.app == nil {
 		b.Fatalf("-mttp.shape %q: want one of directory, kustomize, helm, wide", *shapeName)
 	}
@@ -345,15 +345,7 @@ type shape struct {
 
 var shapes = map[string]shape{
 	// directory: plain YAML files in the app's folder.
-	"directory": {app: func(name string, generation int) map[string]string {
-		dir := "apps/" + name + "/"
-		return map[string]string{
-			dir + "serviceaccount.yaml": serviceAccountYAML(name),
-			dir + "service.yaml":        serviceYAML(name),
-			dir + "deployment.yaml":     deploymentYAML(name, fmt.Sprint(generation)),
-			dir + "ingress.yaml":        ingressYAML(name),
-		}
-	}},
+	"directory": {app: directoryApp},
 	// kustomize: one base, and an overlay per app that prefixes the names
 	// and marks the generation.
 	"kustomize": {
@@ -372,18 +364,13 @@ var shapes = map[string]shape{
 	},
 	// wide: the directory shape and 46 ConfigMaps more, 50 objects.
 	"wide": {app: func(name string, generation int) map[string]string {
-		dir := "apps/" + name + "/"
+		files := directoryApp(name, generation)
 		var cms strings.Builder
 		for i := range configMapsPerWideApp {
 			fmt.Fprintf(&cms, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s-%02d\ndata:\n  index: \"%d\"\n", name, i, i)
 		}
-		return map[string]string{
-			dir + "serviceaccount.yaml": serviceAccountYAML(name),
-			dir + "service.yaml":        serviceYAML(name),
-			dir + "deployment.yaml":     deploymentYAML(name, fmt.Sprint(generation)),
-			dir + "ingress.yaml":        ingressYAML(name),
-			dir + "configmaps.yaml":     cms.String(),
-		}
+		files["apps/"+name+"/configmaps.yaml"] = cms.String()
+		return files
 	}},
 	// helm: a small chart per app, its generation a value.
 	"helm": {app: func(name string, generation int) map[string]string {
@@ -397,6 +384,18 @@ var shapes = map[string]shape{
 			dir + "templates/ingress.yaml":        ingressYAML("{{ .Release.Name }}"),
 		}
 	}},
+}
+
+// directoryApp is an app of the directory shape: plain YAML files in the
+// app's folder.
+func directoryApp(name string, generation int) map[string]string {
+	dir := "apps/" + name + "/"
+	return map[string]string{
+		dir + "serviceaccount.yaml": serviceAccountYAML(name),
+		dir + "service.yaml":        serviceYAML(name),
+		dir + "deployment.yaml":     deploymentYAML(name, fmt.Sprint(generation)),
+		dir + "ingress.yaml":        ingressYAML(name),
+	}
 }
 
 // configMapsPerWideApp makes the wide shape's apps 50 objects each.
@@ -486,10 +485,10 @@ func (r *appsRepo) change(b testing.TB, name string) (string, []string) {
 	return r.head(b), changed
 }
 
-// createApps creates n automated Applications, one per folder of repos
-// (app i in repository i mod their count), each deploying to a namespace
-// of its own, from 16 goroutines at once.
-func createApps(b testing.TB, dyn dynamic.Interface, repos []*appsRepo, n int) {
+// createApps creates an automated Application for every app folder of
+// repos, each deploying to a namespace of its own, from 16 goroutines at
+// once.
+func createApps(b testing.TB, dyn dynamic.Interface, repos []*appsRepo) {
 	b.Helper()
 	client := dyn.Resource(app.GroupVersionResource()).Namespace(systemNamespace)
 	type created struct{ name, repoURL string }
@@ -522,8 +521,10 @@ func createApps(b testing.TB, dyn dynamic.Interface, repos []*appsRepo, n int) {
 			}
 		})
 	}
-	for i := range n {
-		names <- created{appName(i), repos[i%len(repos)].url}
+	for _, r := range repos {
+		for _, i := range r.apps {
+			names <- created{appName(i), r.url}
+		}
 	}
 	close(names)
 	wg.Wait()

@@ -42,8 +42,12 @@ func TestShapesRender(t *testing.T) {
 				if !slices.Equal(kinds, []string{"Deployment", "Ingress", "Service", "ServiceAccount"}) {
 					t.Errorf("generation %d: rendered %v", generation, kinds)
 				}
-				if want := map[bool]int{true: configMapsPerWideApp}[name == "wide"]; configMaps != want {
-					t.Errorf("generation %d: %d ConfigMaps, want %d", generation, configMaps, want)
+				wantConfigMaps := 0
+				if name == "wide" {
+					wantConfigMaps = configMapsPerWideApp
+				}
+				if configMaps != wantConfigMaps {
+					t.Errorf("generation %d: %d ConfigMaps, want %d", generation, configMaps, wantConfigMaps)
 				}
 			}
 		})
