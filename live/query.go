@@ -69,8 +69,9 @@ func (c *Cache) find(k app.ResourceKey) *packed {
 	return nil
 }
 
-// unpack decodes a packed object of the managed or descendant watches; false for
-// anything else, or JSON that does not decode (which pack wrote itself).
+// unpack decodes a packed object of the managed or descendant watches;
+// false for anything else, or JSON that does not decode (which pack wrote
+// itself).
 func unpack(obj any) (*unstructured.Unstructured, bool) {
 	p, ok := obj.(*packed)
 	if !ok {

@@ -102,8 +102,8 @@ func TestFetchOfAPushBringsWhatChanged(t *testing.T) {
 
 // TestFetchOfABranchResetToAnOlderCommit: a branch moved back to a commit
 // the cache never fetched, dated hours before the one it holds, is fetched
-// all the same (the server refuses commits "since" the held one, and the
-// fetch is made again at depth 1).
+// all the same (asked for the commits since the held one, the server sends
+// none, and the fetch is made again at depth 1).
 func TestFetchOfABranchResetToAnOlderCommit(t *testing.T) {
 	f := newFetchFixture(t)
 	old := f.repo.commit("old", map[string]string{"v.yaml": "v: old\n"})
