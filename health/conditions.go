@@ -1,6 +1,10 @@
 package health
 
-import "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+import (
+	"slices"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
 
 // condition is one entry of status.conditions, read leniently: the
 // Kubernetes conventions (metav1.Condition) and older shapes alike.
@@ -95,6 +99,21 @@ func ConditionText(obj *unstructured.Unstructured, t string) string {
 func generation(obj *unstructured.Unstructured) int64 {
 	g, _ := intField(obj.Object, "metadata", "generation")
 	return g
+}
+
+// Observed reports whether obj's controller has looked at its latest
+// generation: false while status.observedGeneration is behind
+// metadata.generation, and while it is missing on a kind whose built-in
+// controller always writes it (the apps/v1 workloads), which is an object
+// no controller has looked at yet. Of other kinds, an object without one
+// counts as observed: nothing says otherwise.
+func Observed(obj *unstructured.Unstructured) bool {
+	g, ok := observedGeneration(obj)
+	if !ok {
+		gvk := obj.GroupVersionKind()
+		return gvk.Group != "apps" || !slices.Contains([]string{"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"}, gvk.Kind)
+	}
+	return g >= generation(obj)
 }
 
 // stale reports whether obj's status.observedGeneration, when it has one, is

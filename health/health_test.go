@@ -192,3 +192,30 @@ func TestCheckFloatNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestObserved says which objects their controller has looked at: a
+// workload's missing observedGeneration means not yet, another kind's means
+// nothing, and one behind metadata.generation means not yet for any kind.
+func TestObserved(t *testing.T) {
+	tests := []struct {
+		yaml string
+		want bool
+	}{
+		{"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: new, generation: 1}\n", false},
+		{"apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: new, generation: 1}\nstatus: {replicas: 0}\n", false},
+		{"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: seen, generation: 1}\nstatus: {observedGeneration: 1}\n", true},
+		{"apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: behind, generation: 3}\nstatus: {observedGeneration: 2}\n", false},
+		{"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: behind, generation: 2}\nstatus: {observedGeneration: 1}\n", false},
+		{"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: silent, generation: 2}\n", true},
+		{"apiVersion: v1\nkind: Service\nmetadata: {name: web}\n", true},
+	}
+	for _, tt := range tests {
+		var obj unstructured.Unstructured
+		if err := yaml.Unmarshal([]byte(tt.yaml), &obj.Object); err != nil {
+			t.Fatal(err)
+		}
+		if got := Observed(&obj); got != tt.want {
+			t.Errorf("Observed(%s %s) = %v, want %v", obj.GetKind(), obj.GetName(), got, tt.want)
+		}
+	}
+}

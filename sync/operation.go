@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gyre-cd/gyre/app"
 	"github.com/gyre-cd/gyre/diff"
+	"github.com/gyre-cd/gyre/health"
 	"github.com/gyre-cd/gyre/source"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -368,14 +370,43 @@ func (r *Reconciler) runOperation(ctx context.Context, a *app.Application, op *a
 // comparison after it.
 const catchUpTimeout = 2 * time.Second
 
+// observeTimeout bounds the further wait, once the cache shows what a sync
+// wrote, for the controllers of those objects to observe them (see
+// health.Observed). A Deployment's controller usually does within
+// milliseconds; the outcome written after it then carries the health its
+// status leads to, where it would otherwise say "waiting for rollout to be
+// observed" and need a second write moments later. Waiting for a rollout
+// itself is not this: that is health, which the outcome records as it is.
+const observeTimeout = time.Second
+
 // caughtUp waits until dst's live cache shows every object a sync wrote
 // (written: their resourceVersions as the writes returned them) at that
 // resourceVersion or a later one, and every object its change set pruned
-// gone. It reports false when catchUpTimeout passed first.
+// gone; it reports false when catchUpTimeout passed first. Then it waits,
+// at most observeTimeout, for the written objects to be observed by their
+// controllers.
 func (r *Reconciler) caughtUp(ctx context.Context, dst *target, written map[app.ResourceKey]string, cs *app.ChangeSet) bool {
-	deadline := time.Now().Add(catchUpTimeout)
+	if !poll(ctx, catchUpTimeout, func() bool { return dst.shows(written, cs) }) {
+		return false
+	}
+	unobserved := maps.Clone(written)
+	poll(ctx, observeTimeout, func() bool {
+		for k := range unobserved {
+			if obj, ok := dst.live.Get(k); !ok || health.Observed(obj) {
+				delete(unobserved, k)
+			}
+		}
+		return len(unobserved) == 0
+	})
+	return ctx.Err() == nil
+}
+
+// poll calls done every 10 ms until it reports true (poll then does too),
+// timeout passes or ctx ends.
+func poll(ctx context.Context, timeout time.Duration, done func() bool) bool {
+	deadline := time.Now().Add(timeout)
 	for {
-		if dst.shows(written, cs) {
+		if done() {
 			return true
 		}
 		if time.Now().After(deadline) {
