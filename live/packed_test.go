@@ -1,6 +1,9 @@
 package live
 
 import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -109,6 +112,44 @@ func TestPack(t *testing.T) {
 	}
 	if _, ok := unpack(&metav1.PartialObjectMetadata{}); ok {
 		t.Error("unpack accepted an object that is not packed")
+	}
+}
+
+// TestPackDeflates keeps an object's JSON deflated, a tenth of its size for
+// one that repeats itself, and reads it back whole; what deflate cannot
+// make smaller is kept as it is.
+func TestPackDeflates(t *testing.T) {
+	big := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "big", "namespace": "prod"}, "data": map[string]any{}}}
+	for i := range 100 {
+		big.Object["data"].(map[string]any)[fmt.Sprintf("key-%03d", i)] = "the same value, again and again"
+	}
+	js, err := json.Marshal(big.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pack(big.DeepCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := out.(*packed)
+	if !p.deflated || len(p.raw)*10 > len(js) {
+		t.Errorf("deflated %v, %d bytes kept for %d of JSON; want deflated to a tenth or less", p.deflated, len(p.raw), len(js))
+	}
+	for range 2 { // the pooled inflater is used again
+		if got, ok := unpack(p); !ok || !reflect.DeepEqual(got.Object, big.Object) {
+			t.Errorf("unpacked %v", got)
+		}
+	}
+
+	noise := make([]byte, 4096)
+	rand.NewChaCha8([32]byte{1}).Read(noise)
+	if d := deflate(noise); d != nil {
+		t.Errorf("deflate made %d bytes of %d random ones; want nil, to keep them as they are", len(d), len(noise))
+	}
+	plain := &packed{raw: []byte(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n"}}`)}
+	if got, ok := unpack(plain); !ok || got.GetName() != "n" {
+		t.Errorf("an object kept as it is unpacked as %v", got)
 	}
 }
 
