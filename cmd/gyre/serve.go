@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -50,9 +51,15 @@ func newServeCommand() *cobra.Command {
 		Long: `serve runs gyre's reconcile loop against a Kubernetes cluster: the one
 --kubeconfig names, else the in-cluster service account, else $KUBECONFIG or
 ~/.kube/config. It installs the Application CRD and keeps every Application
-compared with git.`,
+compared with git.
+
+Unless GOGC is set, serve runs Go's garbage collector at GOGC=50: its
+heap grows to half again what it holds, not double, for a little more CPU
+while many Applications sync at once and next to none when they are quiet.
+GOMEMLIMIT, as the chart sets it from the memory limit, applies as well.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			agentGC()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runServe(ctx, o)
@@ -76,6 +83,22 @@ compared with git.`,
 	f.StringVar(&o.WebhookSecret, "webhook-secret", o.WebhookSecret, "Secret of webhook secrets: keys github, gitlab, gitea, bitbucket, bitbucketserver, generic; changes apply at once")
 	o.addFlags(f)
 	return cmd
+}
+
+// agentGCPercent is the garbage collector's target (GOGC) of gyre serve.
+// Most of the agent's heap is what it watches and keeps; at Go's default
+// of 100 the heap grows to twice that between collections. At 50, 1,000
+// synced Applications settle at about 115 MiB instead of 140, for about a
+// tenth more agent CPU while they first sync (see the README's benchmark).
+const agentGCPercent = 50
+
+// agentGC sets the garbage collector's target to agentGCPercent unless
+// GOGC says otherwise. gyre up keeps Go's default: its control plane
+// shares the process.
+func agentGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(agentGCPercent)
+	}
 }
 
 func runServe(ctx context.Context, o serveOptions) error {

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,20 @@ func createAutomatedAppTo(t testing.TB, apps dynamic.ResourceInterface, name str
 			t.Fatal(err)
 		}
 		return a
+	}
+}
+
+// TestAgentGC: serve collects garbage at GOGC=50 unless GOGC is set.
+func TestAgentGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	agentGC()
+	if got := debug.SetGCPercent(100); got != agentGCPercent {
+		t.Errorf("GOGC unset: the collector's target is %d, want %d", got, agentGCPercent)
+	}
+	t.Setenv("GOGC", "100")
+	agentGC()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC=100: the collector's target is %d, want 100", got)
 	}
 }
