@@ -43,10 +43,11 @@
 // them missing. Managed objects are cached whole: diff reads their
 // managedFields, and sync's RespectIgnoreDifferences copies whatever fields
 // ignoreDifferences names (the last-applied annotation, say) from them. They
-// are kept as their JSON, with the metadata the indexes and events read
-// beside it, and decoded afresh for each Managed or Get: as the nested maps
-// a watch decodes, they took five to ten times that size, most of what the
-// cache held.
+// are kept as their JSON, deflated, with the metadata the indexes and
+// events read beside it, and inflated and decoded afresh for each Managed
+// or Get: as the nested maps a watch decodes, they took five to ten times
+// the size of their JSON, most of what the cache held, and deflating takes
+// a further two to three times off a Deployment's.
 //
 // Namespaces are released when no Application deploys to them any more: the
 // reconciler calls Cache.RetainNamespaces periodically with the namespaces

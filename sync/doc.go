@@ -63,7 +63,10 @@
 // comparison that started it, made against the watched copy's
 // resourceVersion so that a stale copy meets a conflict instead of acting;
 // the last carries the outcome and the comparison after it, made once the
-// live cache shows what the sync wrote (caughtUp). A wave's objects are
+// live cache shows what the sync wrote and, for at most a second, until
+// the controllers of those objects have observed them (caughtUp): a new
+// Deployment's outcome then says Healthy, not "waiting for rollout to be
+// observed" followed by a third write. A wave's objects are
 // applied a kind tier at a time (applyTier), concurrently within one, and
 // the pre-flight dry runs concurrently.
 //
