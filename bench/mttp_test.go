@@ -43,6 +43,7 @@ var (
 	cpCPUProfile = flag.String("mttp.cluster-cpuprofile", "", "write a CPU profile of the control plane (gyre up) over the same seconds to this file")
 	heapProfile  = flag.String("mttp.heapprofile", "", "write a heap profile of the agent, taken once all are synced, to this file")
 	profileFor   = flag.Duration("mttp.profile-for", 10*time.Second, "how long -mttp.cpuprofile profiles")
+	profileAfter = flag.Duration("mttp.profile-after", 0, "start -mttp.cpuprofile and -mttp.cluster-cpuprofile this long after the Applications are created (a late stretch of a big run)")
 	shapeName    = flag.String("mttp.shape", "directory", "how each app is declared: directory (YAML files), kustomize (overlays of one base), helm (a chart per app), wide (50 objects)")
 	repoCount    = flag.Int("mttp.repos", 1, "spread the apps over this many repositories (app i in repository i mod the count)")
 	agentLog     = flag.String("mttp.agent-log", "", "write the agent's log to this file at the end")
@@ -169,10 +170,10 @@ func runMTTP(b *testing.B, n int) {
 	agentBefore, clusterBefore := mustReadProc(b, pid), mustReadProc(b, up.cmd.Process.Pid)
 	start := time.Now()
 	if *cpuProfile != "" {
-		go fetchCPUProfile(b, pprofAddr, *cpuProfile)
+		go fetchCPUProfile(b, pprofAddr, *cpuProfile, *profileAfter)
 	}
 	if *cpCPUProfile != "" {
-		go fetchCPUProfile(b, upPprof, *cpCPUProfile)
+		go fetchCPUProfile(b, upPprof, *cpCPUProfile, *profileAfter)
 	}
 	b.StartTimer()
 	createApps(b, dyn, repos)
@@ -195,7 +196,7 @@ func runMTTP(b *testing.B, n int) {
 	before, beforeProc := m, mustReadProc(b, pid)
 	quietStart := time.Now()
 	if *quietProfile != "" {
-		go fetchCPUProfile(b, pprofAddr, *quietProfile)
+		go fetchCPUProfile(b, pprofAddr, *quietProfile, 0)
 	}
 	var after testsupport.Metrics
 	// Scraped every 5 s, a busy Prometheus's pace: a scrape lists every
@@ -230,8 +231,9 @@ func runMTTP(b *testing.B, n int) {
 }
 
 // fetchCPUProfile writes a CPU profile of the process serving Go's
-// profiles at addr, over the next -mttp.profile-for, to file.
-func fetchCPUProfile(b testing.TB, addr, file string) {
+// profiles at addr, over -mttp.profile-for from after on, to file.
+func fetchCPUProfile(b testing.TB, addr, file string, after time.Duration) {
+	time.Sleep(after)
 	fetchProfile(b, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(profileFor.Seconds())), file)
 }
 
