@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -389,12 +388,22 @@ func (r *Reconciler) caughtUp(ctx context.Context, dst *target, written map[app.
 	if !poll(ctx, catchUpTimeout, func() bool { return dst.shows(written, cs) }) {
 		return false
 	}
-	unobserved := maps.Clone(written)
+	// Each object is decoded again only when the cache holds a new version.
+	unobserved := map[app.ResourceKey]string{} // → the version last found unobserved
+	for k := range written {
+		unobserved[k] = ""
+	}
 	poll(ctx, observeTimeout, func() bool {
-		for k := range unobserved {
-			if obj, ok := dst.live.Get(k); !ok || health.Observed(obj) {
-				delete(unobserved, k)
+		for k, seen := range unobserved {
+			if v, ok := dst.live.Version(k); ok && v == seen {
+				continue
 			}
+			obj, ok := dst.live.Get(k)
+			if !ok || health.Observed(obj) {
+				delete(unobserved, k)
+				continue
+			}
+			unobserved[k] = obj.GetResourceVersion()
 		}
 		return len(unobserved) == 0
 	})
