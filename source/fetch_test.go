@@ -28,10 +28,7 @@ func newFetchFixture(t *testing.T) *fetchFixture {
 	f := &fetchFixture{repo: newTestRepoAt(t, filepath.Join(root, "app")), cacheDir: t.TempDir()}
 	srv := serveGitHTTP(t, root)
 	f.url = srv.URL + "/app"
-	creds := source.CredentialsFunc(func(string) (source.Credentials, error) {
-		return source.Credentials{Username: httpUser, Password: httpPassword}, nil
-	})
-	f.cache, _, _ = newCache(t, source.Options{Dir: f.cacheDir, Credentials: creds})
+	f.cache, _, _ = newCache(t, source.Options{Dir: f.cacheDir, Credentials: httpCredentials})
 	return f
 }
 

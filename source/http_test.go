@@ -27,6 +27,12 @@ const (
 	httpPassword = "s3cret-Passw0rd"
 )
 
+// httpCredentials answers every repository with httpUser and httpPassword,
+// which serveGitHTTP asks for.
+var httpCredentials = source.CredentialsFunc(func(string) (source.Credentials, error) {
+	return source.Credentials{Username: httpUser, Password: httpPassword}, nil
+})
+
 // gitHTTPServer serves the repositories under root with real git
 // (git http-backend behind net/http/cgi), requiring basic auth. A refused
 // request gets a body that echoes the password it was given, as a careless
@@ -225,11 +231,8 @@ func TestPacksMergedKeepEveryCommit(t *testing.T) {
 	repo := newTestRepoAt(t, filepath.Join(root, "app"))
 	srv := serveGitHTTP(t, root)
 	url := srv.URL + "/app"
-	creds := source.CredentialsFunc(func(string) (source.Credentials, error) {
-		return source.Credentials{Username: httpUser, Password: httpPassword}, nil
-	})
 	cacheDir := t.TempDir()
-	c, n, _ := newCache(t, source.Options{Dir: cacheDir, Credentials: creds})
+	c, n, _ := newCache(t, source.Options{Dir: cacheDir, Credentials: httpCredentials})
 	source.SetMaxPacks(c, 3)
 	ctx := context.Background()
 
