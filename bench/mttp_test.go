@@ -231,9 +231,14 @@ func runMTTP(b *testing.B, n int) {
 }
 
 // fetchCPUProfile writes a CPU profile of the process serving Go's
-// profiles at addr, over -mttp.profile-for from after on, to file.
+// profiles at addr, over -mttp.profile-for from after on, to file; none
+// when the benchmark ends first.
 func fetchCPUProfile(b testing.TB, addr, file string, after time.Duration) {
-	time.Sleep(after)
+	select {
+	case <-time.After(after):
+	case <-b.Context().Done():
+		return
+	}
 	fetchProfile(b, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(profileFor.Seconds())), file)
 }
 
